@@ -1,0 +1,19 @@
+//! fleet API v1: the client, units, unit states, machines and unit files.
+//!
+//! The layers, from the bottom up:
+//!
+//! * [`unit_file`]: unit files exactly as fleet reads, writes and hashes them (pure, no I/O);
+//! * `endpoint` and `transport`: where fleet is and how bytes get there (TCP, unix socket, TLS, SSH);
+//! * `discovery` and `request`: the method table read from fleet's discovery document, and the
+//!   I/O-free construction of each HTTP request from it;
+//! * [`Client`] (async) and [`blocking::Client`]: typed calls on units, unit states and machines.
+
+mod error;
+mod model;
+mod unit;
+pub mod unit_file;
+
+pub use error::{Error, Result};
+pub use model::{DesiredState, Machine, MachineMetadataOp, UnitOption, UnitState};
+pub use unit::Unit;
+pub use unit_file::UnitHash;
