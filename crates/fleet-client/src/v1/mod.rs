@@ -10,6 +10,7 @@
 
 mod error;
 mod model;
+pub mod transport;
 mod unit;
 pub mod unit_file;
 
