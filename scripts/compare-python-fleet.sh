@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Compare client CPU time of python-fleet 0.1.3 and fleet-client (Rust) on the same workloads,
+# against the same fleet-testserver process.
+#
+#   scripts/compare-python-fleet.sh
+#
+# Knobs (environment): LIST_UNITS (units in the cluster for the list workload, default 1000),
+# LIST_ROUNDS (times the whole list is read, default 20), CREATE_COUNT (units each client
+# creates, default 300), VENV (virtualenv dir, default target/compare-python-fleet-venv),
+# PYTHON (interpreter for the venv, default python3).
+#
+# Each client measures its own CPU time (user + system, getrusage(RUSAGE_SELF)) around the
+# workload only; the server runs in a separate process and is not counted.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+LIST_UNITS=${LIST_UNITS:-1000}
+LIST_ROUNDS=${LIST_ROUNDS:-20}
+CREATE_COUNT=${CREATE_COUNT:-300}
+VENV=${VENV:-$ROOT/target/compare-python-fleet-venv}
+PYTHON=${PYTHON:-python3}
+
+echo "==> python-fleet 0.1.3 in $VENV"
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    -r scripts/compare-python-fleet.requirements.txt
+"$VENV/bin/python" -c 'import importlib.metadata as m; assert m.version("fleet") == "0.1.3", m.version("fleet")'
+
+echo "==> building fleet-testserver and the Rust workload driver (release)"
+cargo build --quiet --release -p fleet-testserver --bin fleet-testserver
+cargo build --quiet --release -p fleet-client --example workload
+SERVER="$ROOT/target/release/fleet-testserver"
+WORKLOAD="$ROOT/target/release/examples/workload"
+
+PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+ENDPOINT="http://127.0.0.1:$PORT"
+LOG=$(mktemp)
+"$SERVER" --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
+SERVER_PID=$!
+cleanup() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; rm -f "$LOG"; }
+trap cleanup EXIT
+
+# Wait until the server answers its discovery document.
+"$PYTHON" - "$ENDPOINT" <<'PY'
+import sys, time, urllib.request
+url = sys.argv[1] + "/fleet/v1/discovery"
+for _ in range(200):
+    try:
+        urllib.request.urlopen(url, timeout=1).read()
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.05)
+sys.exit("fleet-testserver did not come up at " + url)
+PY
+echo "==> fleet-testserver at $ENDPOINT (pid $SERVER_PID)"
+
+RESULTS=$(mktemp)
+trap 'cleanup; rm -f "$RESULTS"' EXIT
+
+echo "==> loading $LIST_UNITS units for the list workload"
+"$WORKLOAD" --endpoint "$ENDPOINT" --workload create --count "$LIST_UNITS" --prefix list >/dev/null
+
+echo "==> list: $LIST_ROUNDS x $LIST_UNITS units"
+"$WORKLOAD" --endpoint "$ENDPOINT" --workload list --rounds "$LIST_ROUNDS" | tee -a "$RESULTS"
+"$VENV/bin/python" scripts/compare-python-fleet.py --endpoint "$ENDPOINT" --workload list --rounds "$LIST_ROUNDS" | tee -a "$RESULTS"
+
+echo "==> create: $CREATE_COUNT units per client"
+"$WORKLOAD" --endpoint "$ENDPOINT" --workload create --count "$CREATE_COUNT" --prefix rs | tee -a "$RESULTS"
+"$VENV/bin/python" scripts/compare-python-fleet.py --endpoint "$ENDPOINT" --workload create --count "$CREATE_COUNT" --prefix py | tee -a "$RESULTS"
+
+echo "==> client CPU time, python-fleet / fleet-client"
+"$PYTHON" - "$RESULTS" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
+by = {(r["client"], r["workload"]): r for r in rows}
+ok = True
+for w in ("list", "create"):
+    py, rs = by[("python-fleet", w)], by[("fleet-client", w)]
+    if py["items"] != rs["items"]:
+        ok = False
+        print(f"{w}: item counts differ: python-fleet {py['items']}, fleet-client {rs['items']}")
+    ratio = py["cpu_s"] / rs["cpu_s"] if rs["cpu_s"] > 0 else float("inf")
+    print(f"{w:7} {py['items']:>7} items  python-fleet {py['cpu_s']*1000:9.1f} ms CPU"
+          f"  fleet-client {rs['cpu_s']*1000:8.1f} ms CPU  ratio {ratio:6.1f}x"
+          f"  ({'meets' if ratio >= 20 else 'BELOW'} the 20x target)")
+sys.exit(0 if ok else 1)
+PY
