@@ -8,13 +8,25 @@
 //!   I/O-free construction of each HTTP request from it;
 //! * [`Client`] (async) and [`blocking::Client`]: typed calls on units, unit states and machines.
 
+pub mod blocking;
+mod client;
+pub mod discovery;
+mod endpoint;
 mod error;
 mod model;
+mod page;
+pub mod request;
 pub mod transport;
 mod unit;
 pub mod unit_file;
+pub mod wait;
 
+pub use client::{
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT,
+};
+pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use model::{DesiredState, Machine, MachineMetadataOp, UnitOption, UnitState};
+pub use page::{Page, PageItem};
 pub use unit::Unit;
 pub use unit_file::UnitHash;

@@ -4,7 +4,9 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
-use super::{unit_file, DesiredState, Error, Result, UnitHash, UnitOption};
+use serde::{Deserialize, Serialize};
+
+use super::{unit_file, Client, DesiredState, Error, Result, UnitHash, UnitOption};
 
 /// A fleet unit: its options, its desired state and, for units that came from the cluster,
 /// its name, current state and machine.
@@ -17,13 +19,112 @@ use super::{unit_file, DesiredState, Error, Result, UnitHash, UnitOption};
 /// assert_eq!(unit.desired_state(), fleet::DesiredState::Launched);
 /// assert_eq!(unit.options().len(), 1);
 /// ```
-#[derive(Clone, Debug)]
+///
+/// # Units from the cluster
+///
+/// Units returned by a [`Client`] remember it: [`set_desired_state`](Unit::set_desired_state)
+/// and [`destroy`](Unit::destroy) act on the cluster through it, as python-fleet's
+/// `unit.set_desired_state()` and `unit.destroy()` do. On a unit built locally both return
+/// [`Error::LocalUnit`].
+///
+/// fleet cannot change the options of a unit in place. python-fleet raises on
+/// `add_option`/`remove_option` for units from the cluster; here editing the options of such a
+/// unit **detaches** it instead: it becomes a local unit (no client, no current state, no
+/// machine) that keeps its name, desired state and the edited options, ready to be submitted
+/// again with [`Client::create_unit`] (fleet replaces a unit whose options changed).
+/// [`is_from_cluster`](Unit::is_from_cluster) tells the two kinds apart.
+///
+/// # Serde
+///
+/// With fleet's field names: `name`, `options`, `desiredState`, `currentState`, `machineID`
+/// (absent fields are omitted, as fleet does).
+///
+/// ```
+/// use fleet::v1::{Unit, DesiredState};
+/// let unit: Unit = serde_json::from_str(r#"{"currentState":"launched","desiredState":"launched",
+///     "machineID":"9a4b2c7d","name":"hello.service",
+///     "options":[{"name":"ExecStart","section":"Service","value":"/usr/bin/sleep 1d"}]}"#)?;
+/// assert_eq!(unit.name(), Some("hello.service"));
+/// assert_eq!(unit.current_state(), Some(DesiredState::Launched));
+/// assert_eq!(unit.machine_id(), Some("9a4b2c7d"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Deserialize)]
+#[serde(from = "UnitWire")]
 pub struct Unit {
     pub(crate) name: Option<String>,
     pub(crate) options: Vec<UnitOption>,
     pub(crate) desired_state: DesiredState,
     pub(crate) current_state: Option<DesiredState>,
     pub(crate) machine_id: Option<String>,
+    /// The client this unit came from; `None` for local units. Not part of equality.
+    pub(crate) origin: Option<Client>,
+}
+
+/// fleet's JSON form of a unit (what `GET /fleet/v1/units/<name>` returns).
+#[derive(Deserialize)]
+struct UnitWire {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    options: Vec<UnitOption>,
+    #[serde(rename = "desiredState")]
+    desired_state: DesiredState,
+    #[serde(rename = "currentState", default)]
+    current_state: Option<DesiredState>,
+    #[serde(rename = "machineID", default)]
+    machine_id: Option<String>,
+}
+
+impl From<UnitWire> for Unit {
+    fn from(w: UnitWire) -> Unit {
+        Unit {
+            name: w.name,
+            options: w.options,
+            desired_state: w.desired_state,
+            current_state: w.current_state,
+            machine_id: w.machine_id.filter(|m| !m.is_empty()),
+            origin: None,
+        }
+    }
+}
+
+impl Serialize for Unit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            #[serde(rename = "currentState", skip_serializing_if = "Option::is_none")]
+            current_state: Option<DesiredState>,
+            #[serde(rename = "desiredState")]
+            desired_state: DesiredState,
+            #[serde(rename = "machineID", skip_serializing_if = "Option::is_none")]
+            machine_id: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            name: Option<&'a str>,
+            options: &'a [UnitOption],
+        }
+        Wire {
+            current_state: self.current_state,
+            desired_state: self.desired_state,
+            machine_id: self.machine_id.as_deref(),
+            name: self.name.as_deref(),
+            options: &self.options,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl fmt::Debug for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unit")
+            .field("name", &self.name)
+            .field("desired_state", &self.desired_state)
+            .field("current_state", &self.current_state)
+            .field("machine_id", &self.machine_id)
+            .field("options", &self.options)
+            .field("from_cluster", &self.origin.is_some())
+            .finish()
+    }
 }
 
 impl Default for Unit {
@@ -62,6 +163,7 @@ impl Unit {
             desired_state: DesiredState::Launched,
             current_state: None,
             machine_id: None,
+            origin: None,
         }
     }
 
@@ -93,18 +195,25 @@ impl Unit {
     }
 
     /// Append an option.
+    ///
+    /// On a unit from the cluster this detaches it first (see [Units from the
+    /// cluster](Unit#units-from-the-cluster)).
     pub fn add_option(
         &mut self,
         section: impl Into<String>,
         name: impl Into<String>,
         value: impl Into<String>,
     ) -> &mut Unit {
+        self.detach();
         self.options.push(UnitOption::new(section, name, value));
         self
     }
 
     /// Remove options named `name` in `section` (only those with this value, when one is given).
     /// Returns whether anything was removed.
+    ///
+    /// On a unit from the cluster this detaches it first (see [Units from the
+    /// cluster](Unit#units-from-the-cluster)), even when nothing matches.
     ///
     /// ```
     /// use fleet::v1::Unit;
@@ -115,6 +224,7 @@ impl Unit {
     /// assert_eq!(unit.options().len(), 1);
     /// ```
     pub fn remove_option(&mut self, section: &str, name: &str, value: Option<&str>) -> bool {
+        self.detach();
         let before = self.options.len();
         self.options.retain(|o| {
             !(o.section == section && o.name == name && value.is_none_or(|v| o.value == v))
@@ -145,6 +255,73 @@ impl Unit {
     /// The machine the unit is scheduled to, for scheduled units that came from fleet.
     pub fn machine_id(&self) -> Option<&str> {
         self.machine_id.as_deref()
+    }
+
+    /// Whether this unit came from a [`Client`] (and so can change its desired state and be
+    /// destroyed through itself).
+    pub fn is_from_cluster(&self) -> bool {
+        self.origin.is_some()
+    }
+
+    /// Turn a unit from the cluster into a local unit (see [Units from the
+    /// cluster](Unit#units-from-the-cluster)).
+    fn detach(&mut self) {
+        if self.origin.take().is_some() {
+            self.current_state = None;
+            self.machine_id = None;
+        }
+    }
+
+    /// Attach the client this unit came from.
+    pub(crate) fn with_origin(mut self, client: &Client) -> Unit {
+        self.origin = Some(client.clone());
+        self
+    }
+
+    /// The client and name of a unit from the cluster, or [`Error::LocalUnit`].
+    pub(crate) fn origin(&self, operation: &'static str) -> Result<(&Client, &str)> {
+        match (&self.origin, &self.name) {
+            (Some(client), Some(name)) => Ok((client, name)),
+            _ => Err(Error::LocalUnit { operation }),
+        }
+    }
+
+    /// Ask fleet to bring this unit (from the cluster) to `state`; on success `self` is
+    /// updated to the unit as fleet now holds it, and a copy is returned.
+    ///
+    /// A local unit gives [`Error::LocalUnit`] (use
+    /// [`with_desired_state`](Unit::with_desired_state) to change it locally).
+    ///
+    /// ```no_run
+    /// use fleet::v1 as fleet;
+    /// # async fn run(client: fleet::Client) -> fleet::Result<()> {
+    /// let mut unit = client.get_unit("hello.service").await?;
+    /// unit.set_desired_state(fleet::DesiredState::Loaded).await?;
+    /// assert_eq!(unit.desired_state(), fleet::DesiredState::Loaded);
+    ///
+    /// let err = fleet::Unit::new().set_desired_state(fleet::DesiredState::Loaded).await.unwrap_err();
+    /// assert!(matches!(err, fleet::Error::LocalUnit { .. }));
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_desired_state(&mut self, state: DesiredState) -> Result<Unit> {
+        let (client, name) = self.origin("set_desired_state")?;
+        let updated = client.set_unit_desired_state(name, state).await?;
+        *self = updated.clone();
+        Ok(updated)
+    }
+
+    /// Destroy this unit (from the cluster) in fleet. A local unit gives
+    /// [`Error::LocalUnit`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: fleet::v1::Client) -> fleet::v1::Result<()> {
+    /// let unit = client.get_unit("hello.service").await?;
+    /// unit.destroy().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn destroy(&self) -> Result<()> {
+        let (client, name) = self.origin("destroy")?;
+        client.destroy_unit(name).await
     }
 
     /// fleet's hash of this unit's file.

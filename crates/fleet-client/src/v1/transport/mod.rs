@@ -12,6 +12,9 @@ use std::pin::Pin;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+#[cfg(feature = "ssh")]
+pub mod ssh;
+
 /// A bidirectional byte stream to the fleet API server.
 pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
@@ -73,4 +76,48 @@ impl fmt::Display for Target {
 pub trait Connect: Send + Sync + fmt::Debug + 'static {
     /// Open a new stream to `target`.
     fn connect(&self, target: &Target) -> ConnectFuture;
+}
+
+pub(crate) mod connector;
+pub(crate) mod tls;
+
+/// The built-in [`Connect`]: dials TCP (`host:port`, trying each resolved address in turn) or a
+/// unix socket directly. The client uses it unless another connector is configured.
+///
+/// The client applies its connect timeout around any connector, this one included.
+///
+/// ```no_run
+/// use fleet::v1::transport::{Connect, Direct, Target};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let stream = Direct.connect(&Target::Unix { path: "/var/run/fleet.sock".into() }).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Direct;
+
+impl Connect for Direct {
+    fn connect(&self, target: &Target) -> ConnectFuture {
+        let target = target.clone();
+        Box::pin(async move {
+            match target {
+                Target::Tcp { host, port } => {
+                    let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+                    // Requests are small and latency-bound: do not wait to coalesce writes.
+                    stream.set_nodelay(true)?;
+                    Ok(Box::new(stream) as BoxIo)
+                }
+                #[cfg(unix)]
+                Target::Unix { path } => {
+                    let stream = tokio::net::UnixStream::connect(&path).await?;
+                    Ok(Box::new(stream) as BoxIo)
+                }
+                #[cfg(not(unix))]
+                Target::Unix { .. } => Err(std::io::Error::new(
+                    std::io::ErrorKind::Unsupported,
+                    "unix sockets are not supported on this platform",
+                )),
+            }
+        })
+    }
 }

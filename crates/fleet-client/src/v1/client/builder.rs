@@ -1,0 +1,144 @@
+//! [`ClientBuilder`]: timeouts, TLS, user agent and transport of a [`Client`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Client;
+use crate::v1::transport::Connect;
+use crate::v1::Result;
+
+/// The default per-request timeout: 10 seconds.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default connect timeout: 5 seconds.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default poll interval of [`Client::wait_for_unit_state`]: 250 ms, as fleetctl v1.0.0
+/// polls while it waits for units (`waitForState`).
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Configures and builds a [`Client`]. Made by [`Client::builder`].
+///
+/// | setting | default |
+/// |---|---|
+/// | [`timeout`](Self::timeout) (each request, from sending to the last byte of the body) | 10 s ([`DEFAULT_TIMEOUT`]); fleetctl's `--request-timeout` defaults to 3 s |
+/// | [`connect_timeout`](Self::connect_timeout) (opening a connection, TLS handshake included) | 5 s ([`DEFAULT_CONNECT_TIMEOUT`]) |
+/// | [`ca_file`](Self::ca_file) (`https://` only) | the Mozilla roots of `webpki-roots` |
+/// | [`client_cert`](Self::client_cert) (`https://` only) | none |
+/// | [`user_agent`](Self::user_agent) | `fleet-rs/<crate version>` |
+/// | [`connector`](Self::connector) | [`transport::Direct`](crate::v1::transport::Direct): TCP or unix socket |
+/// | [`poll_interval`](Self::poll_interval) of [`Client::wait_for_unit_state`] | 250 ms ([`DEFAULT_POLL_INTERVAL`]) |
+///
+/// TLS settings are ignored for `http://` and unix-socket endpoints.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use fleet::v1 as fleet;
+///
+/// # async fn run() -> fleet::Result<()> {
+/// let client = fleet::Client::builder("https://fleet.example.com:2379")
+///     .timeout(Duration::from_secs(3))
+///     .connect_timeout(Duration::from_secs(2))
+///     .ca_file("/etc/fleet/ca.pem")
+///     .client_cert("/etc/fleet/client.pem", "/etc/fleet/client-key.pem")
+///     .user_agent("deployer/1.0")
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until .build() is awaited"]
+pub struct ClientBuilder {
+    pub(crate) endpoint: String,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
+    pub(crate) user_agent: String,
+    /// The transport. `None` means [`transport::Direct`](crate::v1::transport::Direct).
+    /// SSH tunnels (feature `ssh`) set it too.
+    pub(crate) connector: Option<Arc<dyn Connect>>,
+    pub(crate) poll_interval: Duration,
+    /// Set by the blocking client: the runtime its connections live on.
+    pub(crate) blocking_runtime: Option<Arc<crate::v1::blocking::Runtime>>,
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(endpoint: &str) -> ClientBuilder {
+        ClientBuilder {
+            endpoint: endpoint.to_string(),
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            ca_file: None,
+            client_cert: None,
+            user_agent: format!("fleet-rs/{}", env!("CARGO_PKG_VERSION")),
+            connector: None,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            blocking_runtime: None,
+        }
+    }
+
+    /// The time one request may take, from sending it to the end of the response body
+    /// (default 10 s). Past it the call fails with [`Error::Timeout`](crate::v1::Error::Timeout).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The time opening a connection may take, TLS handshake included (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Trust the CA certificates of this PEM file (instead of the webpki roots) for
+    /// `https://` endpoints.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Present this client certificate (PEM, chain allowed) with its private key (PEM:
+    /// PKCS#8, PKCS#1 or SEC1) to `https://` endpoints.
+    pub fn client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.client_cert = Some((cert.into(), key.into()));
+        self
+    }
+
+    /// The `User-Agent` header (default `fleet-rs/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Open connections through this [`Connect`] instead of dialing directly ("bring your own
+    /// transport"). The connect timeout and TLS (for `https://`) still apply on top.
+    ///
+    /// ```no_run
+    /// use fleet::v1::transport::Direct;
+    /// # async fn run() -> fleet::v1::Result<()> {
+    /// let client = fleet::v1::Client::builder("http://127.0.0.1:49153").connector(Direct).build().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn connector(mut self, connector: impl Connect) -> Self {
+        self.connector = Some(Arc::new(connector));
+        self
+    }
+
+    /// Like [`connector`](Self::connector), for a connector already in an `Arc`.
+    pub fn connector_arc(mut self, connector: Arc<dyn Connect>) -> Self {
+        self.connector = Some(connector);
+        self
+    }
+
+    /// How often [`Client::wait_for_unit_state`] polls (default 250 ms).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Build the client: parse the endpoint, set up TLS, fetch and check the discovery
+    /// document. See [`Client::new`] for the errors.
+    pub async fn build(self) -> Result<Client> {
+        Client::from_builder(self).await
+    }
+}

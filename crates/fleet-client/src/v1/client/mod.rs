@@ -1,0 +1,508 @@
+//! The async [`Client`]: one pooled keep-alive connection, requests built from fleet's
+//! discovery document, typed calls on units, unit states and machines.
+//!
+//! The calls live in one file per resource (`units.rs`, `states.rs`, `machines.rs`); all of
+//! them go through [`RequestFactory::build`] and one of the response processors below (into a
+//! value, into nothing, into a page).
+
+mod builder;
+mod machines;
+mod states;
+mod units;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::Stream;
+use http::StatusCode;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT};
+
+use super::discovery::Discovery;
+use super::page::{excerpt, PageItem};
+use super::request::{Call, RequestFactory};
+use super::transport::connector::{ConnectError, Connector};
+use super::transport::tls::TlsSetup;
+use super::transport::{Direct, Target};
+use super::{Endpoint, Error, Page, Result};
+
+/// The path python-fleet and fleetctl fetch the discovery document from.
+const DISCOVERY_PATH: &str = "/fleet/v1/discovery";
+
+/// An async client of fleet's API v1.
+///
+/// Cheap to clone (an `Arc` inside; clones share the connection pool), `Send + Sync`.
+///
+/// ```no_run
+/// use fleet::v1 as fleet;
+/// use futures::TryStreamExt;
+///
+/// # async fn run() -> fleet::Result<()> {
+/// let client = fleet::Client::new("http+unix://%2Fvar%2Frun%2Ffleet.sock").await?;
+/// let unit = fleet::Unit::from_string("[Service]\nExecStart=/usr/bin/sleep 1d\n")?;
+/// let unit = client.create_unit("hello.service", &unit).await?;
+/// let units: Vec<fleet::Unit> = client.list_units().try_collect().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: Endpoint,
+    requests: RequestFactory,
+    http: HyperClient<Connector, Full<Bytes>>,
+    timeout: Duration,
+    poll_interval: Duration,
+    connector: Arc<dyn super::transport::Connect>,
+    blocking_runtime: Option<Arc<super::blocking::Runtime>>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint)
+            .field("timeout", &self.inner.timeout)
+            .field("connector", &self.inner.connector)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A response: its status and whole body, and the request it answers (`METHOD path`).
+struct Response {
+    request: String,
+    status: StatusCode,
+    body: Bytes,
+}
+
+impl Client {
+    /// Connect to fleet at `endpoint` with the default settings (see [`ClientBuilder`]).
+    ///
+    /// Fetches `GET <endpoint>/fleet/v1/discovery` and builds the method table from it.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::InvalidEndpoint`]: the endpoint string is malformed;
+    /// * [`Error::Discovery`]: the endpoint is unreachable, answers with another status than
+    ///   200 or with something that is not the fleet v1 discovery document (python-fleet
+    ///   raises `ValueError` here); the message names the endpoint and the cause;
+    /// * [`Error::Tls`]: a CA or client certificate file cannot be used, or the server's
+    ///   certificate is refused.
+    ///
+    /// ```no_run
+    /// # async fn run() -> fleet::v1::Result<()> {
+    /// let tcp = fleet::v1::Client::new("http://127.0.0.1:49153").await?;
+    /// let unix = fleet::v1::Client::new("unix:///var/run/fleet.sock").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn new(endpoint: &str) -> Result<Client> {
+        Client::builder(endpoint).build().await
+    }
+
+    /// A [`ClientBuilder`] for `endpoint`, to set timeouts, TLS, user agent or transport.
+    pub fn builder(endpoint: &str) -> ClientBuilder {
+        ClientBuilder::new(endpoint)
+    }
+
+    /// The endpoint this client talks to.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    /// The method table read from fleet's discovery document.
+    pub fn discovery(&self) -> &Discovery {
+        self.inner.requests.discovery()
+    }
+
+    /// The poll interval of [`wait_for_unit_state`](Client::wait_for_unit_state).
+    pub fn poll_interval(&self) -> Duration {
+        self.inner.poll_interval
+    }
+
+    pub(crate) fn blocking_runtime(&self) -> Option<&Arc<super::blocking::Runtime>> {
+        self.inner.blocking_runtime.as_ref()
+    }
+
+    async fn from_builder(b: ClientBuilder) -> Result<Client> {
+        let endpoint = Endpoint::parse(&b.endpoint)?;
+        let tls = match (endpoint.is_tls(), endpoint.host()) {
+            (true, Some(host)) => Some(TlsSetup::new(
+                host,
+                b.ca_file.as_deref(),
+                b.client_cert.as_ref(),
+            )?),
+            _ => None,
+        };
+        let connect: Arc<dyn super::transport::Connect> =
+            b.connector.unwrap_or_else(|| Arc::new(Direct));
+        let connector = Connector {
+            connect: connect.clone(),
+            target: endpoint.target(),
+            tls,
+            connect_timeout: b.connect_timeout,
+        };
+        let http = HyperClient::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
+
+        let discovery_error = |message: String| Error::Discovery {
+            endpoint: endpoint.to_string(),
+            message,
+        };
+        let uri = format!("{}{DISCOVERY_PATH}", endpoint.base_uri());
+        let request = http::Request::get(&uri)
+            .header(http::header::USER_AGENT, b.user_agent.as_str())
+            .body(Bytes::new())
+            .map_err(|e| discovery_error(format!("cannot build the discovery request: {e}")))?;
+        let response = send_raw(&http, &endpoint, b.timeout, request)
+            .await
+            .map_err(|e| match e {
+                tls @ Error::Tls { .. } => tls,
+                other => discovery_error(format!("GET {DISCOVERY_PATH} failed: {other}")),
+            })?;
+        if response.status != StatusCode::OK {
+            return Err(discovery_error(format!(
+                "GET {DISCOVERY_PATH} answered HTTP {} (expected 200); body starts {:?}",
+                response.status.as_u16(),
+                excerpt(&response.body)
+            )));
+        }
+        let discovery = Discovery::from_slice(&response.body).map_err(discovery_error)?;
+        let requests = RequestFactory::new(discovery, &endpoint, &b.user_agent)?;
+        tracing::debug!(endpoint = %endpoint, "fleet v1 API discovered");
+        Ok(Client {
+            inner: Arc::new(Inner {
+                endpoint,
+                requests,
+                http,
+                timeout: b.timeout,
+                poll_interval: b.poll_interval,
+                connector: connect,
+                blocking_runtime: b.blocking_runtime,
+            }),
+        })
+    }
+
+    /// Build and send one call; the whole response, whatever its status.
+    async fn send(&self, call: &Call<'_>) -> Result<Response> {
+        let request = self.inner.requests.build(call)?;
+        send_raw(
+            &self.inner.http,
+            &self.inner.endpoint,
+            self.inner.timeout,
+            request,
+        )
+        .await
+    }
+
+    /// Processor: a 200 response decoded into `T`.
+    async fn call_value<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T> {
+        let response = self.send(call).await?;
+        if response.status != StatusCode::OK {
+            return Err(unexpected_status(response, "200"));
+        }
+        serde_json::from_slice(&response.body).map_err(|e| Error::UnexpectedResponse {
+            request: response.request,
+            status: response.status.as_u16(),
+            message: format!("the body is not the JSON the API promises: {e}"),
+            excerpt: excerpt(&response.body),
+        })
+    }
+
+    /// Processor: a response with no content (200, 201 or 204; the body is ignored).
+    async fn call_empty(&self, call: &Call<'_>) -> Result<()> {
+        let response = self.send(call).await?;
+        match response.status {
+            StatusCode::OK | StatusCode::CREATED | StatusCode::NO_CONTENT => Ok(()),
+            _ => Err(unexpected_status(response, "200, 201 or 204")),
+        }
+    }
+
+    /// Processor: one page of a collection.
+    async fn call_page<T: PageItem>(&self, call: &Call<'_>) -> Result<Page<T>> {
+        let response = self.send(call).await?;
+        if response.status != StatusCode::OK {
+            return Err(unexpected_status(response, "200"));
+        }
+        Page::from_slice(&response.body).map_err(|e| match e {
+            Error::UnexpectedResponse {
+                message, excerpt, ..
+            } => Error::UnexpectedResponse {
+                request: response.request,
+                status: response.status.as_u16(),
+                message,
+                excerpt,
+            },
+            other => other,
+        })
+    }
+
+    /// A lazy stream over every page of a collection, following `nextPageToken`; one page in
+    /// memory at a time.
+    fn paginate<T: PageItem + Send + 'static>(
+        &self,
+        list: List,
+    ) -> impl Stream<Item = Result<T>> + Send + Unpin + 'static {
+        struct State<T> {
+            client: Client,
+            list: List,
+            token: Option<String>,
+            items: std::vec::IntoIter<T>,
+            fetched: bool,
+            done: bool,
+        }
+        let state = State {
+            client: self.clone(),
+            list,
+            token: None,
+            items: Vec::new().into_iter(),
+            fetched: false,
+            done: false,
+        };
+        Box::pin(futures::stream::unfold(state, |mut st| async move {
+            loop {
+                if let Some(item) = st.items.next() {
+                    return Some((Ok(item), st));
+                }
+                if st.done || (st.fetched && st.token.is_none()) {
+                    return None;
+                }
+                let result = st
+                    .client
+                    .call_page::<T>(&st.list.call(st.token.as_deref()))
+                    .await;
+                match result {
+                    Ok(page) => {
+                        if page.next_page_token.is_some() && page.next_page_token == st.token {
+                            st.done = true;
+                            return Some((
+                                Err(Error::UnexpectedResponse {
+                                    request: format!("GET {}", st.list.name()),
+                                    status: 200,
+                                    message: "fleet sent the same nextPageToken again; \
+                                              stopping instead of looping"
+                                        .into(),
+                                    excerpt: page.next_page_token.unwrap_or_default(),
+                                }),
+                                st,
+                            ));
+                        }
+                        st.fetched = true;
+                        st.token = page.next_page_token;
+                        st.items = page.items.into_iter();
+                    }
+                    Err(e) => {
+                        st.done = true;
+                        return Some((Err(e), st));
+                    }
+                }
+            }
+        }))
+    }
+}
+
+/// Which collection a stream lists.
+#[derive(Clone, Debug)]
+enum List {
+    Units,
+    UnitStates {
+        machine_id: Option<String>,
+        unit_name: Option<String>,
+    },
+    Machines,
+}
+
+impl List {
+    fn call<'a>(&'a self, page_token: Option<&'a str>) -> Call<'a> {
+        match self {
+            List::Units => Call::ListUnits { page_token },
+            List::UnitStates {
+                machine_id,
+                unit_name,
+            } => Call::ListUnitStates {
+                machine_id: machine_id.as_deref(),
+                unit_name: unit_name.as_deref(),
+                page_token,
+            },
+            List::Machines => Call::ListMachines { page_token },
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            List::Units => "units",
+            List::UnitStates { .. } => "state",
+            List::Machines => "machines",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorEntity,
+}
+
+#[derive(Deserialize)]
+struct ErrorEntity {
+    #[serde(default)]
+    code: Option<u16>,
+    #[serde(default)]
+    message: String,
+}
+
+/// The error for a response whose status is not the expected one: [`Error::Api`] for every
+/// status of 400 or more (message from fleet's `{"error":{"code","message"}}` body, or, when
+/// the body is not of that shape, the start of the body), [`Error::UnexpectedResponse`]
+/// otherwise (a redirect, a 2xx the call does not promise).
+fn unexpected_status(response: Response, expected: &str) -> Error {
+    let status = response.status.as_u16();
+    if status >= 400 {
+        let message = match serde_json::from_slice::<ErrorBody>(&response.body) {
+            Ok(body) => {
+                if body.error.code.is_some_and(|c| c != status) {
+                    tracing::debug!(
+                        status,
+                        body_code = body.error.code,
+                        "fleet error body code differs from the HTTP status"
+                    );
+                }
+                body.error.message
+            }
+            Err(_) => excerpt(&response.body).trim().to_string(),
+        };
+        return Error::Api {
+            code: status,
+            message,
+        };
+    }
+    Error::UnexpectedResponse {
+        request: response.request,
+        status,
+        message: format!("expected HTTP {expected}"),
+        excerpt: excerpt(&response.body),
+    }
+}
+
+/// Send one request on the pool and read the whole response, within `timeout`.
+async fn send_raw(
+    http: &HyperClient<Connector, Full<Bytes>>,
+    endpoint: &Endpoint,
+    timeout: Duration,
+    request: http::Request<Bytes>,
+) -> Result<Response> {
+    let label = format!(
+        "{} {}",
+        request.method(),
+        request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+    );
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let request = request.map(Full::new);
+    let exchange = async {
+        let response = http
+            .request(request)
+            .await
+            .map_err(|e| map_send_error(e, endpoint, &label))?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| Error::Transport {
+                endpoint: endpoint.to_string(),
+                message: format!("reading the response to {label} failed: {e}"),
+                source: Some(Box::new(e)),
+            })?
+            .to_bytes();
+        Ok::<_, Error>((status, body))
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(Ok((status, body))) => {
+            tracing::debug!(%method, %path, status = status.as_u16(), bytes = body.len(), "fleet request");
+            Ok(Response {
+                request: label,
+                status,
+                body,
+            })
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(%method, %path, error = %e, "fleet request failed");
+            Err(e)
+        }
+        Err(_) => {
+            tracing::debug!(%method, %path, ?timeout, "fleet request timed out");
+            Err(Error::Timeout {
+                what: format!("{label} at {endpoint}"),
+                after: timeout,
+            })
+        }
+    }
+}
+
+/// Turn hyper-util's error into ours, by looking through its sources.
+fn map_send_error(
+    err: hyper_util::client::legacy::Error,
+    endpoint: &Endpoint,
+    label: &str,
+) -> Error {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&err);
+    while let Some(s) = source {
+        if let Some(c) = s.downcast_ref::<ConnectError>() {
+            return match c {
+                ConnectError::Timeout { target, after } => Error::Timeout {
+                    what: format!("connecting to {}", describe(target)),
+                    after: *after,
+                },
+                ConnectError::Tls { .. } => Error::Tls {
+                    message: c.to_string(),
+                },
+                ConnectError::Io { .. } => Error::Transport {
+                    endpoint: endpoint.to_string(),
+                    message: c.to_string(),
+                    source: Some(Box::new(err)),
+                },
+            };
+        }
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() {
+                return Error::NoResponse {
+                    request: label.to_string(),
+                };
+            }
+        }
+        source = s.source();
+    }
+    Error::Transport {
+        endpoint: endpoint.to_string(),
+        message: format!("{label} failed: {}", chain(&err)),
+        source: Some(Box::new(err)),
+    }
+}
+
+fn describe(target: &Target) -> String {
+    target.to_string()
+}
+
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,113 @@
+//! [`Page`]: one page of a fleet collection, and its decoder.
+//!
+//! fleet sends collections a page at a time (100 items by default) as
+//! `{"units":[…],"nextPageToken":"…"}` (`states`, `machines` for the other collections); every
+//! key is omitted when empty, so an empty collection is `{}`. The list calls of
+//! [`Client`](crate::v1::Client) follow the tokens for you; [`Page`] is public for callers
+//! that want the pages themselves and for benchmarks.
+
+use serde::Deserialize;
+
+use super::{Error, Machine, Result, Unit, UnitState};
+
+/// One page of a collection: its items and the token of the next page, if there is one.
+///
+/// ```
+/// use fleet::v1::{Page, Machine};
+///
+/// let page: Page<Machine> = Page::from_slice(br#"{"machines":[{"id":"113f16a7","primaryIP":"172.17.8.101"}],"nextPageToken":"ZAACAA=="}"#)?;
+/// assert_eq!(page.items[0].id, "113f16a7");
+/// assert_eq!(page.next_page_token.as_deref(), Some("ZAACAA=="));
+///
+/// let empty: Page<Machine> = Page::from_slice(b"{}")?;
+/// assert!(empty.items.is_empty() && empty.next_page_token.is_none());
+/// # Ok::<(), fleet::v1::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    /// The items of this page, in fleet's order.
+    pub items: Vec<T>,
+    /// The token that fetches the next page; `None` on the last page.
+    pub next_page_token: Option<String>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            next_page_token: None,
+        }
+    }
+}
+
+impl<T> IntoIterator for Page<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Unit {}
+    impl Sealed for super::UnitState {}
+    impl Sealed for super::Machine {}
+}
+
+/// The types fleet sends in pages: [`Unit`], [`UnitState`] and [`Machine`].
+pub trait PageItem: sealed::Sealed + Sized {
+    /// The key of the item array in fleet's page object (`units`, `states`, `machines`).
+    const KEY: &'static str;
+
+    #[doc(hidden)]
+    fn decode_page(bytes: &[u8]) -> serde_json::Result<Page<Self>>;
+}
+
+macro_rules! page_item {
+    ($ty:ty, $wire:ident, $key:literal) => {
+        #[derive(Deserialize)]
+        struct $wire {
+            #[serde(rename = $key, default)]
+            items: Vec<$ty>,
+            #[serde(rename = "nextPageToken", default)]
+            next_page_token: Option<String>,
+        }
+
+        impl PageItem for $ty {
+            const KEY: &'static str = $key;
+
+            fn decode_page(bytes: &[u8]) -> serde_json::Result<Page<Self>> {
+                let wire: $wire = serde_json::from_slice(bytes)?;
+                Ok(Page {
+                    items: wire.items,
+                    next_page_token: wire.next_page_token.filter(|t| !t.is_empty()),
+                })
+            }
+        }
+    };
+}
+
+page_item!(Unit, UnitPageWire, "units");
+page_item!(UnitState, UnitStatePageWire, "states");
+page_item!(Machine, MachinePageWire, "machines");
+
+impl<T: PageItem> Page<T> {
+    /// Decode a page exactly as fleet sends it (straight from the bytes, no intermediate JSON
+    /// tree). A body that is not such a page is [`Error::UnexpectedResponse`] with a short
+    /// excerpt.
+    pub fn from_slice(bytes: &[u8]) -> Result<Page<T>> {
+        T::decode_page(bytes).map_err(|e| Error::UnexpectedResponse {
+            request: format!("a page of {}", T::KEY),
+            status: 200,
+            message: format!("not a page of {}: {e}", T::KEY),
+            excerpt: excerpt(bytes),
+        })
+    }
+}
+
+/// The first 200 characters of a body, for error messages.
+pub(crate) fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    text.chars().take(200).collect()
+}
