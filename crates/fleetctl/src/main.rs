@@ -1,1 +1,5 @@
-fn main() {}
+//! The `fleetctl` binary.
+
+fn main() {
+    std::process::exit(fleetctl::main());
+}

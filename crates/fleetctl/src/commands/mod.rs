@@ -1,0 +1,92 @@
+//! One module per command; [`run`] dispatches.
+
+pub mod cat;
+pub mod completion;
+pub mod create;
+pub mod destroy;
+pub mod fd_forward;
+pub mod help;
+pub mod journal;
+pub mod list_machines;
+pub mod list_unit_files;
+pub mod list_units;
+pub mod load;
+pub mod ssh;
+pub mod start;
+pub mod status;
+pub mod stop;
+pub mod submit;
+pub mod unload;
+pub mod version;
+
+use crate::api::{self, Api};
+use crate::cli::{Cli, Command};
+use crate::output;
+use crate::wait::WaitError;
+
+/// The message of the commands that run on fleet machines over SSH.
+pub fn needs_ssh(command: &str) -> i32 {
+    output::stderr(&format!(
+        "fleetctl {command} needs SSH access to the machines (--tunnel), which this fleetctl \
+         does not support yet"
+    ));
+    1
+}
+
+/// fleetctl's `Error waiting for units: <error>` line.
+pub fn report_wait_error(err: &WaitError) {
+    output::stderr(&format!("Error waiting for units: {err}"));
+}
+
+/// Whether the command talks to fleet (and so needs a client and a runtime).
+pub fn needs_client(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Version
+            | Command::Help(_)
+            | Command::Completion(_)
+            | Command::Status(_)
+            | Command::Journal(_)
+            | Command::Ssh(_)
+            | Command::FdForward(_)
+    )
+}
+
+/// Runs a command that needs no client; `None` for the others.
+pub fn run_local(command: &Command) -> Option<i32> {
+    Some(match command {
+        Command::Version => version::run(),
+        Command::Help(h) => help::run(&h.command),
+        Command::Completion(c) => completion::run(c.shell),
+        Command::Status(_) => status::run(),
+        Command::Journal(_) => journal::run(),
+        Command::Ssh(_) => ssh::run(),
+        Command::FdForward(_) => fd_forward::run(),
+        _ => return None,
+    })
+}
+
+/// Runs a command that talks to fleet.
+pub async fn run(cli: &Cli, command: &Command) -> i32 {
+    let mut api: Api = match api::connect(&cli.global).await {
+        Ok(api) => api,
+        Err(e) => {
+            output::stderr(&format!("Unable to initialize client: {e}"));
+            return 1;
+        }
+    };
+    let api = &mut api;
+    match command {
+        Command::ListMachines(a) => list_machines::run(api, a).await,
+        Command::ListUnits(a) => list_units::run(api, a).await,
+        Command::ListUnitFiles(a) => list_unit_files::run(api, a).await,
+        Command::Submit(a) => submit::run(api, a).await,
+        Command::Load(a) => load::run(api, a).await,
+        Command::Start(a) => start::run(api, a).await,
+        Command::Stop(a) => stop::run(api, a).await,
+        Command::Unload(a) => unload::run(api, a).await,
+        Command::Destroy(a) => destroy::run(api, a).await,
+        Command::Cat(a) => cat::run(api, a).await,
+        other => run_local(other).unwrap_or(0),
+    }
+}

@@ -1,0 +1,75 @@
+//! `fleetctl stop`.
+
+use fleet::v1 as fleet;
+
+use super::create::{find_units, name_of};
+use crate::api::Api;
+use crate::cli::WaitArgs;
+use crate::output::{self, table};
+use crate::wait::{self, WaitOptions};
+
+/// Runs `stop`; returns the exit code.
+pub async fn run(api: &mut Api, args: &WaitArgs) -> i32 {
+    if args.units.is_empty() {
+        output::stderr("No units given");
+        return 0;
+    }
+    let units = match find_units(api, &args.units).await {
+        Ok(u) => u,
+        Err(e) => {
+            output::stderr(&e.to_string());
+            return 1;
+        }
+    };
+    if units.is_empty() {
+        output::stderr("Units not found in registry");
+        return 0;
+    }
+    let mut stopping = Vec::new();
+    for u in &units {
+        let name = name_of(u);
+        let global = table::is_global(u.options());
+        if !global {
+            match u.current_state() {
+                Some(fleet::DesiredState::Inactive) => {
+                    output::stderr(&format!("Unable to stop unit {name} in state inactive"));
+                    return 1;
+                }
+                Some(fleet::DesiredState::Loaded) => {
+                    tracing::debug!("Unit({name}) already loaded, skipping.");
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        tracing::debug!("Setting target state of Unit({name}) to loaded");
+        // fleetctl ignores errors here; the wait below notices a unit that does not stop.
+        if let Err(e) = api
+            .set_target_state(&name, fleet::DesiredState::Loaded)
+            .await
+        {
+            tracing::debug!("setting target state of {name}: {e}");
+        }
+        if global {
+            output::stdout(&format!("Triggered global unit {name} stop"));
+        } else {
+            stopping.push(name);
+        }
+    }
+    let opts = WaitOptions::from_flags(&args.wait);
+    if let Err(e) =
+        wait::wait_for_unit_states(api, &stopping, "stop", fleet::DesiredState::Loaded, opts).await
+    {
+        super::report_wait_error(&e);
+        output::stderr(&format!(
+            "Failed to stop units {}. err: {e}",
+            output::go_list(&stopping)
+        ));
+        return 1;
+    }
+    output::stderr(&format!(
+        "Successfully stopped units {}.",
+        output::go_list(&stopping)
+    ));
+    0
+}

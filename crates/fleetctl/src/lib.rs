@@ -1,0 +1,83 @@
+//! fleetctl: a drop-in for fleetctl 1.0, built on the fleet-client library.
+//!
+//! The binary is [`main`]; the modules are public so that their pieces (the tabwriter, the name
+//! rules) can be tested and reused.
+
+pub mod api;
+pub mod cli;
+pub mod commands;
+pub mod names;
+pub mod output;
+pub mod wait;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command};
+
+const SIGN_DEPRECATED: &str =
+    "WARNING: The signed/verified units feature is DEPRECATED and cannot be used.";
+
+fn uses_sign(command: &Command) -> bool {
+    match command {
+        Command::Submit(a) => a.sign,
+        Command::Load(a) | Command::Start(a) => a.create.sign,
+        _ => false,
+    }
+}
+
+/// Runs fleetctl with the process's arguments; returns the exit code.
+pub fn main() -> i32 {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // fleetctl answers these two before anything else.
+    match args.get(1).and_then(|a| a.to_str()) {
+        None => {
+            let _ = Cli::command().print_help();
+            return 0;
+        }
+        Some("--version" | "-v") => return commands::version::run(),
+        _ => {}
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                _ => 2,
+            };
+        }
+    };
+    if cli.global.version {
+        return commands::version::run();
+    }
+    if cli.global.debug {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .try_init();
+    }
+    let Some(command) = &cli.command else {
+        let _ = Cli::command().print_help();
+        return 0;
+    };
+    if uses_sign(command) {
+        output::stderr(SIGN_DEPRECATED);
+        return 2;
+    }
+    if !commands::needs_client(command) {
+        return commands::run_local(command).unwrap_or(0);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            output::stderr(&format!("cannot start the async runtime: {e}"));
+            return 1;
+        }
+    };
+    runtime.block_on(commands::run(&cli, command))
+}

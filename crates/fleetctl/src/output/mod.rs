@@ -1,0 +1,72 @@
+//! What fleetctl prints: tables aligned like Go's tabwriter, JSON for scripts, and messages.
+
+pub mod json;
+pub mod table;
+pub mod tabwriter;
+
+use std::io::{IsTerminal, Write};
+
+/// Writes `msg` to stderr with a newline added unless it ends in one (fleetctl's `stderr()`).
+pub fn stderr(msg: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(msg.as_bytes());
+    if !msg.ends_with('\n') {
+        let _ = err.write_all(b"\n");
+    }
+}
+
+/// Writes `msg` to stdout with a newline added unless it ends in one (fleetctl's `stdout()`).
+pub fn stdout(msg: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(msg.as_bytes());
+    if !msg.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}
+
+/// Writes `text` to stdout as is.
+pub fn stdout_raw(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// Whether stderr is a terminal and colour is allowed there (`NO_COLOR` unset or empty).
+pub fn stderr_color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `text` in bold red when `color`, plain otherwise.
+pub fn red(text: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[1;31m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Go's `%v` of a `[]string`: `[a b c]`.
+pub fn go_list(items: &[String]) -> String {
+    format!("[{}]", items.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_list_format() {
+        assert_eq!(go_list(&[]), "[]");
+        assert_eq!(
+            go_list(&["a.service".into(), "b.service".into()]),
+            "[a.service b.service]"
+        );
+    }
+
+    #[test]
+    fn red_only_with_color() {
+        assert_eq!(red("x", false), "x");
+        assert_eq!(red("x", true), "\x1b[1;31mx\x1b[0m");
+    }
+}
