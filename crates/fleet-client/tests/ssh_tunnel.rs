@@ -1,0 +1,661 @@
+//! The SSH tunnel against a real OpenSSH server (`sshd` and `ssh-agent` from openssh-server and
+//! openssh-client). Run with `cargo test -p fleet-client --features ssh --test ssh_tunnel`.
+#![cfg(feature = "ssh")]
+
+mod ssh_support;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fleet::v1::transport::ssh::{HostKeyPolicy, SshTunnel, SshTunnelBuilder};
+use fleet::v1::transport::{BoxIo, Connect, Target};
+use fleet::v1::Error;
+use ssh_support::{keygen, Agent, Sshd, SshdOptions};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// A minimal HTTP/1.1 server on TCP and on a unix socket that answers every request with
+/// `<listener> <request line>`, so a test can tell which listener the tunnel reached.
+struct Upstream {
+    tcp_port: u16,
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+async fn serve(mut io: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin, name: &str) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match io.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&buf);
+    let request_line = head.lines().next().unwrap_or_default().to_string();
+    let body = format!("{name} {request_line}");
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = io.write_all(response.as_bytes()).await;
+    let _ = io.shutdown().await;
+}
+
+impl Upstream {
+    async fn start() -> Upstream {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("fleet.sock");
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp_port = tcp.local_addr().unwrap().port();
+        let unix = tokio::net::UnixListener::bind(&socket).unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = tcp.accept().await {
+                tokio::spawn(serve(s, "tcp"));
+            }
+        });
+        tokio::spawn(async move {
+            while let Ok((s, _)) = unix.accept().await {
+                tokio::spawn(serve(s, "unix"));
+            }
+        });
+        Upstream {
+            tcp_port,
+            socket,
+            _dir: dir,
+        }
+    }
+
+    fn tcp(&self) -> Target {
+        Target::Tcp {
+            host: "127.0.0.1".into(),
+            port: self.tcp_port,
+        }
+    }
+
+    fn unix(&self) -> Target {
+        Target::Unix {
+            path: self.socket.clone(),
+        }
+    }
+}
+
+async fn get(mut io: BoxIo, path: &str) -> String {
+    io.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: fleet\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = String::new();
+    io.read_to_string(&mut out).await.unwrap();
+    out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()
+}
+
+fn known_hosts(sshd: &Sshd) -> PathBuf {
+    let path = sshd.dir.path().join("known_hosts");
+    std::fs::write(&path, sshd.known_hosts_line()).unwrap();
+    path
+}
+
+/// A builder that uses the server's user key file only (no agent, no SSH config).
+fn key_file_builder(sshd: &Sshd) -> SshTunnelBuilder {
+    SshTunnel::builder(&sshd.host_port())
+        .username("root")
+        .without_ssh_config()
+        .use_agent(false)
+        .identity_file(&sshd.user_key)
+        .known_hosts_file(known_hosts(sshd))
+        .timeout(Duration::from_secs(20))
+}
+
+fn ssh_message(err: &std::io::Error) -> String {
+    match err.get_ref().and_then(|e| e.downcast_ref::<Error>()) {
+        Some(Error::Ssh { message }) => message.clone(),
+        other => {
+            panic!("expected fleet::v1::Error::Ssh inside the io::Error, got {other:?} ({err})")
+        }
+    }
+}
+
+fn accepted_logins(sshd: &Sshd) -> usize {
+    sshd.log().matches("Accepted publickey").count()
+}
+
+#[tokio::test]
+async fn key_file_auth_reaches_tcp_and_unix_targets_over_one_session() {
+    let sshd = Sshd::start();
+    let upstream = Upstream::start().await;
+    let tunnel = key_file_builder(&sshd).build().unwrap();
+
+    let tcp = get(
+        tunnel.connect(&upstream.tcp()).await.unwrap(),
+        "/fleet/v1/units",
+    )
+    .await;
+    assert_eq!(tcp, "tcp GET /fleet/v1/units HTTP/1.1");
+    let unix = get(
+        tunnel.connect(&upstream.unix()).await.unwrap(),
+        "/fleet/v1/machines",
+    )
+    .await;
+    assert_eq!(unix, "unix GET /fleet/v1/machines HTTP/1.1");
+
+    // Several streams at once share the session.
+    let (a, b) = tokio::join!(
+        tunnel.connect(&upstream.tcp()),
+        tunnel.connect(&upstream.unix())
+    );
+    let (a, b) = tokio::join!(get(a.unwrap(), "/a"), get(b.unwrap(), "/b"));
+    assert_eq!(
+        (a.as_str(), b.as_str()),
+        ("tcp GET /a HTTP/1.1", "unix GET /b HTTP/1.1")
+    );
+    assert_eq!(
+        accepted_logins(&sshd),
+        1,
+        "one SSH session for all streams:\n{}",
+        sshd.log()
+    );
+}
+
+#[tokio::test]
+async fn agent_auth_uses_the_agents_keys() {
+    let sshd = Sshd::start();
+    let upstream = Upstream::start().await;
+    let agent = Agent::start();
+
+    // An empty agent: the error says what was tried.
+    let empty = SshTunnel::builder(&sshd.host_port())
+        .username("root")
+        .without_ssh_config()
+        .agent_socket(&agent.socket)
+        .known_hosts_file(known_hosts(&sshd))
+        .build()
+        .unwrap();
+    let err = empty
+        .connect(&upstream.tcp())
+        .await
+        .err()
+        .expect("no key, no login");
+    let message = ssh_message(&err);
+    assert!(
+        message.contains("authentication to root@127.0.0.1"),
+        "{message}"
+    );
+    assert!(message.contains("with 0 keys"), "{message}");
+
+    agent.add(&sshd.user_key);
+    let tunnel = SshTunnel::builder(&sshd.host_port())
+        .username("root")
+        .without_ssh_config()
+        .agent_socket(&agent.socket)
+        .known_hosts_file(known_hosts(&sshd))
+        .build()
+        .unwrap();
+    let body = get(tunnel.connect(&upstream.tcp()).await.unwrap(), "/agent").await;
+    assert_eq!(body, "tcp GET /agent HTTP/1.1");
+    assert_eq!(accepted_logins(&sshd), 1);
+}
+
+#[tokio::test]
+async fn failed_authentication_names_every_method_tried() {
+    let sshd = Sshd::start();
+    let upstream = Upstream::start().await;
+    let other = sshd.dir.path().join("other_key");
+    keygen(&other, "");
+    let encrypted = sshd.dir.path().join("encrypted_key");
+    keygen(&encrypted, "sekrit-passphrase");
+    let missing = sshd.dir.path().join("missing_key");
+    let tunnel = SshTunnel::builder(&sshd.host_port())
+        .username("root")
+        .without_ssh_config()
+        .agent_socket(sshd.dir.path().join("no-agent.sock"))
+        .identity_file(&other)
+        .identity_file(&encrypted)
+        .identity_file(&missing)
+        .known_hosts_file(known_hosts(&sshd))
+        .build()
+        .unwrap();
+    let err = tunnel
+        .connect(&upstream.tcp())
+        .await
+        .err()
+        .expect("refused");
+    let message = ssh_message(&err);
+    assert!(
+        message.contains("no-agent.sock (cannot connect"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("{} (refused)", other.display())),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "{} (encrypted with a passphrase",
+            encrypted.display()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("{} (cannot load", missing.display())),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_host_is_refused_under_strict_checking_before_authenticating() {
+    let sshd = Sshd::start();
+    let upstream = Upstream::start().await;
+    let file = sshd.dir.path().join("empty_known_hosts");
+    std::fs::write(&file, "# nothing here\n").unwrap();
+    let tunnel = key_file_builder(&sshd)
+        .known_hosts_file(&file)
+        .build()
+        .unwrap();
+    let err = tunnel
+        .connect(&upstream.tcp())
+        .await
+        .err()
+        .expect("unknown host");
+    let message = ssh_message(&err);
+    let fingerprint = fingerprint_of(&sshd.dir.path().join("host_key.pub"));
+    assert!(
+        message.contains(&format!("[127.0.0.1]:{}", sshd.port)),
+        "{message}"
+    );
+    assert!(message.contains(&fingerprint), "{message} / {fingerprint}");
+    assert!(message.contains(&file.display().to_string()), "{message}");
+    assert!(message.contains("nothing was sent"), "{message}");
+    assert_eq!(accepted_logins(&sshd), 0);
+    assert!(
+        !sshd.log().contains("Failed publickey"),
+        "no key was offered:\n{}",
+        sshd.log()
+    );
+    // The file was not touched.
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "# nothing here\n");
+}
+
+#[tokio::test]
+async fn changed_host_key_is_a_loud_error() {
+    let sshd = Sshd::start();
+    let upstream = Upstream::start().await;
+    let impostor = sshd.dir.path().join("impostor");
+    keygen(&impostor, "");
+    let impostor_public = std::fs::read_to_string(impostor.with_extension("pub")).unwrap();
+    let file = sshd.dir.path().join("kh_changed");
+    std::fs::write(
+        &file,
+        format!(
+            "# first line\n[127.0.0.1]:{} {}",
+            sshd.port, impostor_public
+        ),
+    )
+    .unwrap();
+    let tunnel = key_file_builder(&sshd)
+        .known_hosts_file(&file)
+        .build()
+        .unwrap();
+    let err = tunnel
+        .connect(&upstream.tcp())
+        .await
+        .err()
+        .expect("changed key");
+    let message = ssh_message(&err);
+    assert!(
+        message.contains("REMOTE HOST IDENTIFICATION HAS CHANGED"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&fingerprint_of(&sshd.dir.path().join("host_key.pub"))),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("{}:2", file.display())),
+        "{message}"
+    );
+    assert_eq!(accepted_logins(&sshd), 0);
+}
+
+#[tokio::test]
+async fn trust_on_first_use_asks_and_appends_to_the_known_hosts_file() {
+    let sshd = Sshd::start();
+    let upstream = Upstream::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join(".fleetctl").join("known_hosts");
+
+    // Refused by the callback: nothing written.
+    let refuse = key_file_builder(&sshd)
+        .known_hosts_file(&file)
+        .host_key_policy(HostKeyPolicy::trust_on_first_use(|_| false))
+        .build()
+        .unwrap();
+    let err = refuse
+        .connect(&upstream.tcp())
+        .await
+        .err()
+        .expect("refused by callback");
+    assert!(ssh_message(&err).contains("was not accepted"), "{err}");
+    assert!(!file.exists());
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    let tunnel = key_file_builder(&sshd)
+        .known_hosts_file(&file)
+        .host_key_policy(HostKeyPolicy::trust_on_first_use(move |key| {
+            seen2.lock().unwrap().push(key.clone());
+            true
+        }))
+        .build()
+        .unwrap();
+    let body = get(tunnel.connect(&upstream.tcp()).await.unwrap(), "/tofu").await;
+    assert_eq!(body, "tcp GET /tofu HTTP/1.1");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].host, format!("[127.0.0.1]:{}", sshd.port));
+    assert_eq!(seen[0].key_type, "ssh-ed25519");
+    assert_eq!(
+        seen[0].fingerprint,
+        fingerprint_of(&sshd.dir.path().join("host_key.pub"))
+    );
+    assert_eq!(seen[0].known_hosts_file, file);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        sshd.known_hosts_line()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let dir_mode = std::fs::metadata(file.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(dir_mode & 0o777, 0o700);
+    }
+
+    // OpenSSH itself accepts the file we wrote.
+    let out = std::process::Command::new("ssh-keygen")
+        .arg("-F")
+        .arg(format!("[127.0.0.1]:{}", sshd.port))
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ssh-keygen -F did not find the host");
+
+    // Existing lines stay as they were when another host is added.
+    let before = format!("# keep me\n{}", std::fs::read_to_string(&file).unwrap());
+    std::fs::write(&file, &before).unwrap();
+    let other = Sshd::start();
+    let tunnel = SshTunnel::builder(&other.host_port())
+        .username("root")
+        .without_ssh_config()
+        .use_agent(false)
+        .identity_file(&other.user_key)
+        .known_hosts_file(&file)
+        .host_key_policy(HostKeyPolicy::trust_on_first_use(|_| true))
+        .build()
+        .unwrap();
+    tunnel.ensure_connected().await.unwrap();
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(after, format!("{before}{}", other.known_hosts_line()));
+
+    // And strict checking now accepts both.
+    let strict = key_file_builder(&sshd)
+        .known_hosts_file(&file)
+        .build()
+        .unwrap();
+    strict.ensure_connected().await.unwrap();
+}
+
+#[tokio::test]
+async fn ssh_config_supplies_host_port_user_and_identity() {
+    let sshd = Sshd::start();
+    let upstream = Upstream::start().await;
+    let config = sshd.dir.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host fleet-*\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n\nHost *\n  User nobody-here\n",
+            sshd.port,
+            sshd.user_key.display()
+        ),
+    )
+    .unwrap();
+    let tunnel = SshTunnel::builder("fleet-box")
+        .ssh_config(&config)
+        .use_agent(false)
+        .known_hosts_file(known_hosts(&sshd))
+        .build()
+        .unwrap();
+    assert_eq!(
+        tunnel.destination(),
+        format!("root@127.0.0.1:{}", sshd.port)
+    );
+    let body = get(tunnel.connect(&upstream.unix()).await.unwrap(), "/config").await;
+    assert_eq!(body, "unix GET /config HTTP/1.1");
+
+    // An explicit username wins over the file (and is refused by this server).
+    let explicit = SshTunnel::builder("fleet-box")
+        .ssh_config(&config)
+        .username("core")
+        .use_agent(false)
+        .known_hosts_file(known_hosts(&sshd))
+        .build()
+        .unwrap();
+    let err = explicit
+        .connect(&upstream.unix())
+        .await
+        .err()
+        .expect("no such user");
+    assert!(
+        ssh_message(&err).contains("authentication to core@127.0.0.1"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn proxy_jump_through_the_same_server() {
+    let sshd = Sshd::start();
+    let upstream = Upstream::start().await;
+    let config = sshd.dir.path().join("ssh_config_jump");
+    std::fs::write(
+        &config,
+        format!(
+            "Host jumphost\n  HostName 127.0.0.1\n  Port {port}\n  User root\n  IdentityFile {key}\n\
+             Host inner\n  HostName 127.0.0.1\n  Port {port}\n  User root\n  IdentityFile {key}\n  ProxyJump jumphost,root@jumphost\n",
+            port = sshd.port,
+            key = sshd.user_key.display()
+        ),
+    )
+    .unwrap();
+    let tunnel = SshTunnel::builder("inner")
+        .ssh_config(&config)
+        .use_agent(false)
+        .known_hosts_file(known_hosts(&sshd))
+        .build()
+        .unwrap();
+    let body = get(tunnel.connect(&upstream.tcp()).await.unwrap(), "/jump").await;
+    assert_eq!(body, "tcp GET /jump HTTP/1.1");
+    // Two jump hops plus the target: three logins, the later ones from sshd's own forwarding.
+    assert_eq!(accepted_logins(&sshd), 3, "{}", sshd.log());
+}
+
+#[tokio::test]
+async fn a_dropped_session_is_reestablished_on_the_next_connect() {
+    let sshd = Sshd::start();
+    let upstream = Upstream::start().await;
+    let tunnel = key_file_builder(&sshd).build().unwrap();
+    assert_eq!(
+        get(tunnel.connect(&upstream.tcp()).await.unwrap(), "/1").await,
+        "tcp GET /1 HTTP/1.1"
+    );
+    assert!(tunnel.is_connected().await);
+
+    assert!(sshd.kill_sessions() > 0, "no sshd session process to kill");
+    // Whether or not the client has noticed yet, the next connect works.
+    assert_eq!(
+        get(tunnel.connect(&upstream.unix()).await.unwrap(), "/2").await,
+        "unix GET /2 HTTP/1.1"
+    );
+    assert_eq!(accepted_logins(&sshd), 2, "{}", sshd.log());
+
+    // Once noticed, the closed session is reported as such.
+    assert!(sshd.kill_sessions() > 0);
+    let mut waited = 0;
+    while tunnel.is_connected().await {
+        // Polling a state flag, bounded; the connect below is the real assertion.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+        assert!(waited < 500, "the tunnel never noticed its session closed");
+    }
+    assert_eq!(
+        get(tunnel.connect(&upstream.tcp()).await.unwrap(), "/3").await,
+        "tcp GET /3 HTTP/1.1"
+    );
+    assert_eq!(accepted_logins(&sshd), 3);
+}
+
+/// A stand-in for `fleetctl fd-forward`: copies stdin to the socket and the socket to stdout.
+fn fd_forward_script(dir: &Path) -> PathBuf {
+    let script = dir.join("fd-forward");
+    std::fs::write(
+        &script,
+        "#!/usr/bin/python3\n\
+         import os, socket, sys, threading\n\
+         s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n\
+         def up():\n\
+         \x20   while True:\n\
+         \x20       b = os.read(0, 65536)\n\
+         \x20       if not b: break\n\
+         \x20       s.sendall(b)\n\
+         \x20   s.shutdown(socket.SHUT_WR)\n\
+         threading.Thread(target=up, daemon=True).start()\n\
+         while True:\n\
+         \x20   b = s.recv(65536)\n\
+         \x20   if not b: break\n\
+         \x20   os.write(1, b)\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[tokio::test]
+async fn unix_socket_falls_back_to_fd_forward_when_streamlocal_is_refused() {
+    let sshd = Sshd::start_with(SshdOptions {
+        allow_streamlocal: false,
+        allow_tcp: true,
+    });
+    let upstream = Upstream::start().await;
+    let script = fd_forward_script(sshd.dir.path());
+
+    // The stand-in script replaces `fleetctl fd-forward`, which this server does not have.
+    let tunnel = key_file_builder(&sshd)
+        .fd_forward_command(script.display().to_string())
+        .build()
+        .unwrap();
+    let body = get(tunnel.connect(&upstream.unix()).await.unwrap(), "/fallback").await;
+    assert_eq!(body, "unix GET /fallback HTTP/1.1");
+    let body = get(tunnel.connect(&upstream.unix()).await.unwrap(), "/again").await;
+    assert_eq!(body, "unix GET /again HTTP/1.1");
+    assert!(
+        sshd.log().contains("refused local port forward") || sshd.log().contains("streamlocal"),
+        "sshd should have refused direct-streamlocal:\n{}",
+        sshd.log()
+    );
+}
+
+#[tokio::test]
+async fn tcp_forwarding_refused_is_a_clear_error() {
+    let sshd = Sshd::start_with(SshdOptions {
+        allow_streamlocal: true,
+        allow_tcp: false,
+    });
+    let upstream = Upstream::start().await;
+    let tunnel = key_file_builder(&sshd).build().unwrap();
+    let err = tunnel
+        .connect(&upstream.tcp())
+        .await
+        .err()
+        .expect("forwarding off");
+    let message = ssh_message(&err);
+    assert!(
+        message.contains("refused to open a channel to 127.0.0.1:"),
+        "{message}"
+    );
+    assert!(message.contains("administratively prohibited"), "{message}");
+}
+
+#[tokio::test]
+async fn exec_and_connect_to_another_machine_through_the_tunnel() {
+    let sshd = Sshd::start();
+    let tunnel = key_file_builder(&sshd).build().unwrap();
+    let out = tunnel.exec("echo out; echo err >&2; exit 3").await.unwrap();
+    assert_eq!(out.stdout, b"out\n");
+    assert_eq!(out.stderr, b"err\n");
+    assert_eq!(out.status, Some(3));
+
+    // fleetctl ssh/status/journal with --tunnel: a second session to a machine, reached over a
+    // direct-tcpip channel of the tunnel's session.
+    let machine = tunnel.connect_to("127.0.0.1", sshd.port).build().unwrap();
+    let out = machine.exec("echo from-machine").await.unwrap();
+    assert_eq!(
+        (out.status, out.stdout.as_slice()),
+        (Some(0), &b"from-machine\n"[..])
+    );
+    assert_eq!(accepted_logins(&sshd), 2);
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let (_s, _) = listener.accept().await.unwrap();
+        std::future::pending::<()>().await;
+    });
+    let tunnel = SshTunnel::builder(&format!("127.0.0.1:{port}"))
+        .without_ssh_config()
+        .use_agent(false)
+        .timeout(Duration::from_millis(300))
+        .known_hosts_file("/nonexistent/known_hosts")
+        .build()
+        .unwrap();
+    let err = tunnel
+        .connect(&Target::Tcp {
+            host: "127.0.0.1".into(),
+            port: 1,
+        })
+        .await
+        .err()
+        .expect("timeout");
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    match err.get_ref().and_then(|e| e.downcast_ref::<Error>()) {
+        Some(Error::Timeout { what, after }) => {
+            assert!(what.contains(&format!("127.0.0.1:{port}")), "{what}");
+            assert_eq!(*after, Duration::from_millis(300));
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    hold.abort();
+}
+
+fn fingerprint_of(public_key_file: &Path) -> String {
+    let out = std::process::Command::new("ssh-keygen")
+        .arg("-l")
+        .arg("-E")
+        .arg("sha256")
+        .arg("-f")
+        .arg(public_key_file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split_whitespace().nth(1).unwrap().to_string()
+}
