@@ -286,7 +286,14 @@ impl Client {
                             st.done = true;
                             return Some((
                                 Err(Error::UnexpectedResponse {
-                                    request: format!("GET {}", st.list.name()),
+                                    request: format!(
+                                        "GET {}?nextPageToken={}",
+                                        st.client
+                                            .discovery()
+                                            .method(st.list.call(None).api_method())
+                                            .path_template(),
+                                        st.token.as_deref().unwrap_or_default()
+                                    ),
                                     status: 200,
                                     message: "fleet sent the same nextPageToken again; \
                                               stopping instead of looping"
@@ -334,14 +341,6 @@ impl List {
                 page_token,
             },
             List::Machines => Call::ListMachines { page_token },
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            List::Units => "units",
-            List::UnitStates { .. } => "state",
-            List::Machines => "machines",
         }
     }
 }

@@ -1,0 +1,504 @@
+//! The transport: connection reuse, failures without a response, timeouts, custom connectors,
+//! unix sockets, discovery failures and the mapping of statuses to errors.
+
+mod rawserver;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fleet::v1 as fleet;
+use fleet::transport::{BoxIo, Connect, ConnectFuture, Direct, Target};
+use futures::{StreamExt, TryStreamExt};
+use rawserver::{units_page, with_discovery, Action, Server};
+
+/// A connector that counts the connections it opens and dials directly.
+#[derive(Debug, Default)]
+struct Counting {
+    opened: Arc<AtomicUsize>,
+}
+
+impl Connect for Counting {
+    fn connect(&self, target: &Target) -> ConnectFuture {
+        self.opened.fetch_add(1, Ordering::SeqCst);
+        Direct.connect(target)
+    }
+}
+
+/// Never finishes connecting.
+#[derive(Debug)]
+struct Stuck;
+
+impl Connect for Stuck {
+    fn connect(&self, _target: &Target) -> ConnectFuture {
+        Box::pin(std::future::pending::<std::io::Result<BoxIo>>())
+    }
+}
+
+/// Guard against a hang in the code under test: fail instead of blocking the suite.
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), f)
+        .await
+        .expect("the client hung")
+}
+
+fn paged_units(req: &rawserver::Req) -> Action {
+    if req.path() != "/fleet/v1/units" {
+        return Action::Respond(
+            404,
+            "application/json",
+            r#"{"error":{"code":404,"message":""}}"#.into(),
+        );
+    }
+    let page: usize = match req.query() {
+        None => 1,
+        Some(q) => q
+            .strip_prefix("nextPageToken=p")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+    };
+    if page == 0 || page > 10 {
+        return Action::Respond(
+            400,
+            "application/json",
+            r#"{"error":{"code":400,"message":"bad token"}}"#.into(),
+        );
+    }
+    let next = (page < 10).then(|| format!("p{}", page + 1));
+    Action::Respond(
+        200,
+        "application/json",
+        units_page((page - 1) * 100, 100, next.as_deref()),
+    )
+}
+
+#[tokio::test]
+async fn listing_1000_units_over_10_pages_opens_one_connection() {
+    let server = Server::start(with_discovery(paged_units)).await;
+    let counting = Counting::default();
+    let opened = counting.opened.clone();
+    let client = fleet::Client::builder(&server.endpoint())
+        .connector(counting)
+        .build()
+        .await
+        .unwrap();
+
+    let units: Vec<fleet::Unit> = within(client.list_units().try_collect()).await.unwrap();
+
+    assert_eq!(units.len(), 1000);
+    for (i, unit) in units.iter().enumerate() {
+        assert_eq!(unit.name(), Some(format!("u{i:04}.service").as_str()));
+        assert!(unit.is_from_cluster());
+    }
+    // Discovery plus ten pages, all on the connection opened for discovery.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 11);
+    assert_eq!(requests[1].target, "/fleet/v1/units");
+    assert_eq!(requests[2].target, "/fleet/v1/units?nextPageToken=p2");
+    assert_eq!(requests[10].target, "/fleet/v1/units?nextPageToken=p10");
+    assert_eq!(server.connections(), 1, "the server accepted more than one connection");
+    assert_eq!(opened.load(Ordering::SeqCst), 1, "the connector was asked twice");
+}
+
+#[tokio::test]
+async fn list_is_lazy_and_fetches_one_page_at_a_time() {
+    let server = Server::start(with_discovery(paged_units)).await;
+    let client = fleet::Client::new(&server.endpoint()).await.unwrap();
+
+    let mut units = client.list_units();
+    assert_eq!(server.requests().len(), 1, "a request was sent before polling");
+
+    let first = within(units.next()).await.unwrap().unwrap();
+    assert_eq!(first.name(), Some("u0000.service"));
+    assert_eq!(server.requests().len(), 2);
+    // The rest of the first page comes from memory.
+    for _ in 1..100 {
+        within(units.next()).await.unwrap().unwrap();
+    }
+    assert_eq!(server.requests().len(), 2);
+    let next = within(units.next()).await.unwrap().unwrap();
+    assert_eq!(next.name(), Some("u0100.service"));
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_page_error_ends_the_stream_after_the_items_before_it() {
+    let server = Server::start(with_discovery(|req| {
+        if req.query().is_none() {
+            Action::Respond(
+                200,
+                "application/json",
+                units_page(0, 2, Some("garbage")),
+            )
+        } else {
+            Action::Respond(
+                400,
+                "application/json",
+                r#"{"error":{"code":400,"message":"illegal base64 data at input byte 4"}}"#
+                    .into(),
+            )
+        }
+    }))
+    .await;
+    let client = fleet::Client::new(&server.endpoint()).await.unwrap();
+    let results: Vec<_> = within(client.list_units().collect::<Vec<_>>()).await;
+    assert_eq!(results.len(), 3);
+    assert!(results[0].is_ok() && results[1].is_ok());
+    match &results[2] {
+        Err(fleet::Error::Api { code, message }) => {
+            assert_eq!(*code, 400);
+            assert_eq!(message, "illegal base64 data at input byte 4");
+        }
+        other => panic!("expected Api 400, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_page_token_stops_instead_of_looping() {
+    let server = Server::start(with_discovery(|_req| {
+        Action::Respond(200, "application/json", units_page(0, 1, Some("same")))
+    }))
+    .await;
+    let client = fleet::Client::new(&server.endpoint()).await.unwrap();
+    let results: Vec<_> = within(client.list_units().collect::<Vec<_>>()).await;
+    // Page 1 (token "same") gives its unit; page 2 answers with "same" again: its items are
+    // not trusted, the stream ends with the error.
+    assert_eq!(results.len(), 2, "{results:?}");
+    match &results[1] {
+        Err(fleet::Error::UnexpectedResponse { request, .. }) => {
+            assert_eq!(request, "GET /fleet/v1/units?nextPageToken=same")
+        }
+        other => panic!("expected UnexpectedResponse, got {other:?}"),
+    }
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn connection_closed_without_response_is_no_response() {
+    let server = Server::start(with_discovery(|req| {
+        if req.path() == "/fleet/v1/state/missing.service" {
+            Action::Close
+        } else {
+            Action::Respond(
+                200,
+                "application/json",
+                r#"{"hash":"5c53d90a","machineID":"113f","name":"hello.service","systemdActiveState":"active","systemdLoadState":"loaded","systemdSubState":"running"}"#.into(),
+            )
+        }
+    }))
+    .await;
+    let client = fleet::Client::new(&server.endpoint()).await.unwrap();
+
+    let err = within(client.get_unit_state("missing.service"))
+        .await
+        .unwrap_err();
+    match &err {
+        fleet::Error::NoResponse { request } => {
+            assert_eq!(request, "GET /fleet/v1/state/missing.service")
+        }
+        other => panic!("expected NoResponse, got {other:?}"),
+    }
+    assert!(err.to_string().contains("without a response"));
+
+    // The client recovers on a new connection.
+    let state = within(client.get_unit_state("hello.service"))
+        .await
+        .unwrap();
+    assert_eq!(state.systemd_sub_state, "running");
+    assert_eq!(server.connections(), 2);
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    let server = Server::start(with_discovery(|_req| Action::Hang)).await;
+    let client = fleet::Client::builder(&server.endpoint())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+
+    let err = within(client.get_unit("slow.service")).await.unwrap_err();
+    match &err {
+        fleet::Error::Timeout { what, after } => {
+            assert_eq!(*after, Duration::from_millis(300));
+            assert!(what.contains("GET /fleet/v1/units/slow.service"), "{what}");
+        }
+        other => panic!("expected Timeout, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn discovery_that_never_answers_times_out_as_a_discovery_error() {
+    let server = Server::start(|_req: &rawserver::Req| Action::Hang).await;
+    let err = within(
+        fleet::Client::builder(&server.endpoint())
+            .timeout(Duration::from_millis(200))
+            .build(),
+    )
+    .await
+    .unwrap_err();
+    match &err {
+        fleet::Error::Discovery { endpoint, message } => {
+            assert_eq!(endpoint, &server.endpoint());
+            assert!(message.contains("timed out"), "{message}");
+        }
+        other => panic!("expected Discovery, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_connector_that_never_connects_hits_the_connect_timeout() {
+    let err = within(
+        fleet::Client::builder("http://127.0.0.1:1")
+            .connector(Stuck)
+            .connect_timeout(Duration::from_millis(100))
+            .build(),
+    )
+    .await
+    .unwrap_err();
+    match &err {
+        fleet::Error::Discovery { message, .. } => {
+            assert!(message.contains("connecting to 127.0.0.1:1"), "{message}");
+            assert!(message.contains("timed out"), "{message}");
+        }
+        other => panic!("expected Discovery, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_a_discovery_error_naming_it() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let err = within(fleet::Client::new(&endpoint)).await.unwrap_err();
+    match &err {
+        fleet::Error::Discovery { endpoint: e, message } => {
+            assert_eq!(e, &endpoint);
+            assert!(message.contains("cannot connect"), "{message}");
+        }
+        other => panic!("expected Discovery, got {other:?}"),
+    }
+    assert!(err.to_string().contains(&endpoint));
+}
+
+#[tokio::test]
+async fn discovery_failures_say_why() {
+    let cases: Vec<(Action, &str)> = vec![
+        (
+            Action::Respond(404, "application/json", r#"{"error":{"code":404,"message":""}}"#.into()),
+            "HTTP 404",
+        ),
+        (
+            Action::Respond(200, "text/html", "<html>hello</html>".into()),
+            "not valid JSON",
+        ),
+        (
+            Action::Respond(200, "application/json", r#"{"id":"compute:v1","rootUrl":"$ENDPOINT/"}"#.into()),
+            "\"compute:v1\", not fleet v1",
+        ),
+        (
+            Action::Respond(
+                200,
+                "application/json",
+                r#"{"id":"fleet:v1","rootUrl":"$ENDPOINT/","servicePath":"fleet/v1/","resources":{}}"#.into(),
+            ),
+            "no Units.List method",
+        ),
+    ];
+    for (action, expected) in cases {
+        let action = std::sync::Mutex::new(Some(action));
+        let server = Server::start(move |_req: &rawserver::Req| {
+            action.lock().unwrap().take().unwrap_or(Action::Close)
+        })
+        .await;
+        let err = within(fleet::Client::new(&server.endpoint()))
+            .await
+            .unwrap_err();
+        match &err {
+            fleet::Error::Discovery { endpoint, message } => {
+                assert_eq!(endpoint, &server.endpoint());
+                assert!(message.contains(expected), "{message:?} lacks {expected:?}");
+            }
+            other => panic!("expected Discovery, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn paths_come_from_the_discovery_document() {
+    // A document that mounts the API elsewhere: the client must follow it.
+    let doc = rawserver::discovery_body()
+        .replace("\"servicePath\": \"fleet/v1/\"", "\"servicePath\": \"api/fleet/\"")
+        .replace("\"servicePath\":\"fleet/v1/\"", "\"servicePath\":\"api/fleet/\"");
+    assert!(doc.contains("api/fleet/"), "fixture layout changed");
+    let server = Server::start(move |req: &rawserver::Req| match req.path() {
+        "/fleet/v1/discovery" => Action::Respond(200, "application/json", doc.clone()),
+        "/api/fleet/units/hello.service" => Action::Respond(
+            200,
+            "application/json",
+            r#"{"desiredState":"launched","name":"hello.service","options":[]}"#.into(),
+        ),
+        _ => Action::Respond(404, "application/json", r#"{"error":{"code":404,"message":"wrong path"}}"#.into()),
+    })
+    .await;
+    let client = fleet::Client::new(&server.endpoint()).await.unwrap();
+    let unit = within(client.get_unit("hello.service")).await.unwrap();
+    assert_eq!(unit.name(), Some("hello.service"));
+}
+
+#[tokio::test]
+async fn statuses_map_to_errors() {
+    let server = Server::start(with_discovery(|req| match req.path() {
+        "/fleet/v1/units/missing.service" => Action::Respond(
+            404,
+            "application/json",
+            r#"{"error":{"code":404,"message":"unit does not exist"}}"#.into(),
+        ),
+        "/fleet/v1/units/proxy.service" => {
+            Action::Respond(502, "text/plain", "bad gateway\n".into())
+        }
+        "/fleet/v1/units/moved.service" => {
+            Action::Respond(301, "text/html", "<a href=\"/x\">Moved Permanently</a>.".into())
+        }
+        "/fleet/v1/units/garbled.service" => {
+            Action::Respond(200, "application/json", "{\"name\":".into())
+        }
+        _ => Action::Respond(500, "application/json", r#"{"error":{"code":500,"message":""}}"#.into()),
+    }))
+    .await;
+    let client = fleet::Client::new(&server.endpoint()).await.unwrap();
+
+    let err = client.get_unit("missing.service").await.unwrap_err();
+    assert_eq!(err.code(), Some(404));
+    assert_eq!(err.to_string(), "unit does not exist (404)");
+
+    match client.get_unit("proxy.service").await.unwrap_err() {
+        fleet::Error::Api { code, message } => {
+            assert_eq!(code, 502);
+            assert_eq!(message, "bad gateway");
+        }
+        other => panic!("expected Api 502, got {other:?}"),
+    }
+
+    match client.get_unit("moved.service").await.unwrap_err() {
+        fleet::Error::UnexpectedResponse {
+            request,
+            status,
+            excerpt,
+            ..
+        } => {
+            assert_eq!(request, "GET /fleet/v1/units/moved.service");
+            assert_eq!(status, 301);
+            assert!(excerpt.contains("Moved Permanently"));
+        }
+        other => panic!("expected UnexpectedResponse, got {other:?}"),
+    }
+
+    match client.get_unit("garbled.service").await.unwrap_err() {
+        fleet::Error::UnexpectedResponse {
+            status, excerpt, ..
+        } => {
+            assert_eq!(status, 200);
+            assert_eq!(excerpt, "{\"name\":");
+        }
+        other => panic!("expected UnexpectedResponse, got {other:?}"),
+    }
+
+    let err = client.destroy_unit("other.service").await.unwrap_err();
+    assert_eq!(err.code(), Some(500));
+    assert_eq!(err.message(), "");
+}
+
+#[tokio::test]
+async fn requests_carry_host_user_agent_and_json_content_type() {
+    let server = Server::start(with_discovery(|req| match req.method.as_str() {
+        "PUT" => Action::Respond(204, "application/json", String::new()),
+        _ => Action::Respond(
+            200,
+            "application/json",
+            r#"{"desiredState":"loaded","name":"hello.service","options":[]}"#.into(),
+        ),
+    }))
+    .await;
+    let client = fleet::Client::builder(&server.endpoint())
+        .user_agent("tests/1.0")
+        .build()
+        .await
+        .unwrap();
+    let unit = client
+        .set_unit_desired_state("hello.service", fleet::DesiredState::Loaded)
+        .await
+        .unwrap();
+    assert_eq!(unit.desired_state(), fleet::DesiredState::Loaded);
+
+    let requests = server.requests();
+    let discovery = &requests[0];
+    assert_eq!(discovery.target, "/fleet/v1/discovery");
+    assert_eq!(discovery.header("user-agent"), Some("tests/1.0"));
+    let put = &requests[1];
+    assert_eq!(put.method, "PUT");
+    assert_eq!(put.header("host"), Some(server.addr.to_string().as_str()));
+    assert_eq!(put.header("content-type"), Some("application/json"));
+    assert_eq!(put.body, br#"{"desiredState":"loaded"}"#);
+    let get = &requests[2];
+    assert_eq!(get.method, "GET");
+    assert_eq!(get.header("content-type"), None);
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn default_user_agent_names_the_crate_version() {
+    let server = Server::start(with_discovery(|_| Action::Close)).await;
+    let _client = fleet::Client::new(&server.endpoint()).await.unwrap();
+    let ua = server.requests()[0].header("user-agent").unwrap().to_string();
+    assert_eq!(ua, format!("fleet-rs/{}", env!("CARGO_PKG_VERSION")));
+}
+
+#[tokio::test]
+async fn unix_socket_endpoints_in_both_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleet.sock");
+    let server = Server::start_unix(
+        path.clone(),
+        with_discovery(|_| {
+            Action::Respond(
+                200,
+                "application/json",
+                r#"{"machines":[{"id":"113f16a7b4b64e9a8c1a3f0e5d2c7b01","primaryIP":"172.17.8.101"}]}"#.into(),
+            )
+        }),
+    )
+    .await;
+    let path_str = path.to_str().unwrap();
+    let encoded: String =
+        percent_encoding::utf8_percent_encode(path_str, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    for endpoint in [format!("unix://{path_str}"), format!("http+unix://{encoded}")] {
+        let client = fleet::Client::new(&endpoint).await.unwrap();
+        let machines: Vec<fleet::Machine> =
+            within(client.list_machines().try_collect()).await.unwrap();
+        assert_eq!(machines.len(), 1);
+        assert!(machines[0].metadata.is_empty());
+    }
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4);
+    assert_eq!(requests[1].header("host"), Some("localhost"));
+}
+
+#[tokio::test]
+async fn clients_are_cheap_clones_sharing_one_pool() {
+    fn assert_send_sync<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    assert_send_sync::<fleet::Client>();
+
+    let server = Server::start(with_discovery(paged_units)).await;
+    let client = fleet::Client::new(&server.endpoint()).await.unwrap();
+    let clone = client.clone();
+    let n = within(clone.list_units().try_collect::<Vec<_>>())
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(n, 1000);
+    assert_eq!(server.connections(), 1);
+    assert!(format!("{client:?}").contains(&server.endpoint()));
+}
