@@ -1,12 +1,42 @@
 //! Unit files exactly as fleet reads, writes and hashes them. Pure: no I/O.
 //!
-//! fleet parses unit files with go-systemd's `unit` package; this module follows that parser
-//! option for option. See the module docs of [`parse`] for every difference from python-fleet.
+//! fleet (v1.0.0, the reference) never sends unit-file text over its API: `fleetctl` parses
+//! the file with go-systemd's `unit` package and sends the resulting options. Everything
+//! here follows fleet's code, not systemd's documentation and not python-fleet:
+//!
+//! * [`parse`]: text to options, go-systemd's `unit.Deserialize` (the version fleet vendors);
+//! * [`serialize`]: options to text, go-systemd's `unit.Serialize`;
+//! * [`UnitHash`]: SHA-1 of the serialized text, fleet's `UnitFile.Hash()`;
+//! * [`validate_unit_name`] and [`UnitName`]: fleet's API name check and `UnitNameInfo`;
+//! * [`XFleet`]: the `[X-Fleet]` scheduling requirements as fleet's `job` package reads them,
+//!   with [`validate_options`] reproducing the API server's checks and messages.
+//!
+//! See `docs/UNIT_FILES.md` for every difference from python-fleet's parser.
+//!
+//! ```
+//! use fleet::v1::unit_file::{self, UnitName, XFleet};
+//! use fleet::v1::UnitHash;
+//!
+//! let text = "[Service]\nExecStart=/usr/bin/sleep 1d\n\n[X-Fleet]\nGlobal=true\n";
+//! let options = unit_file::parse(text)?;
+//! assert_eq!(unit_file::serialize(&options), text);
+//! assert_eq!(UnitHash::of(&options).short(), "ced3e6a");
+//! assert!(XFleet::from_options("global.service", &options).is_global());
+//! assert!(UnitName::parse("global.service")?.suffix() == "service");
+//! # Ok::<(), fleet::v1::Error>(())
+//! ```
 
+mod glob;
+mod goquote;
 mod hash;
+mod name;
 mod parse;
 mod serialize;
+mod xfleet;
 
+pub use glob::glob_match;
 pub use hash::UnitHash;
-pub use parse::parse;
+pub use name::{validate_unit_name, UnitName, TEMPLATE_UNIT_TYPES, UNIT_NAME_MAX, UNIT_TYPES};
+pub use parse::{parse, LINE_MAX};
 pub use serialize::serialize;
+pub use xfleet::{validate_options, XFleet, KNOWN_REQUIREMENTS, XFLEET_SECTION};

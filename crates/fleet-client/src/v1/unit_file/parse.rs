@@ -1,10 +1,453 @@
-use crate::v1::{Result, UnitOption};
+//! Unit-file text to options, exactly as fleet v1.0.0 reads it (go-systemd's `unit.Deserialize`
+//! at the version fleet vendors).
+//!
+//! go-systemd's deserializer is a small lexer reading runes from a 4096-byte `bufio.Reader`.
+//! This module reproduces it step for step, including the one place where the buffer shows
+//! through: the 2048-byte line limit is checked only at the start of a lexer step, and only
+//! when at least 2048 bytes are buffered. The buffer is simulated exactly (it is just an
+//! "end of buffered data" offset), so a long line is refused exactly when fleet refuses it.
 
-/// Parse unit-file text into options, as go-systemd's `unit.Deserialize` does.
+use crate::v1::{Error, Result, UnitOption};
+
+/// systemd's `LINE_MAX`, go-systemd's `SYSTEMD_LINE_MAX`.
+pub const LINE_MAX: usize = 2048;
+
+/// `bufio.Reader`'s default size, which go-systemd's lexer uses.
+const BUFIO_SIZE: usize = 4096;
+
+/// Parse unit-file text into options, exactly as fleet does (`fleetctl submit` calls
+/// `unit.NewUnitFile`, which is go-systemd's `unit.Deserialize`).
+///
+/// The rules, all fleet's:
+///
+/// * `[Section]` starts a section. The name is everything up to the next `]` (even across
+///   lines, kept as is); anything but whitespace after the `]` is an error.
+/// * `Name=Value` is an option. Name and value are trimmed of (Unicode) whitespace; the value
+///   may be empty. Duplicate names are all kept, in order.
+/// * A line whose first non-blank character is `#` or `;` is a comment. A comment ending in
+///   `\` (or `\ `) continues onto the next line, which is ignored too.
+/// * A value line ending in `\` continues on the next line; the backslash, the newline and
+///   the next line (with its leading whitespace) are all **kept** in the value. A blank line
+///   ends a continued value, leaving a trailing `\n` in it. A continuation line is never a
+///   comment or a section header.
+/// * Text before the first section is skipped character by character — but a `[` anywhere
+///   in it starts a section and a `#`/`;` anywhere starts a comment. A leading UTF-8 BOM is
+///   skipped that way.
+/// * A line of 2048 bytes or more is an error ("line too long (max 2048 bytes)") when fleet's
+///   4096-byte read buffer holds at least 2048 bytes of it at the start of a lexer step; this
+///   is always the case for such a line in the first ~2 KiB of the file, but not always
+///   later (fleet's own quirk, reproduced byte for byte).
+/// * CRLF: only `\n` ends a line; the `\r` stays in the line, where value trimming removes
+///   it. So a `\` before CRLF is **not** a continuation, and a `\r` in an option name (a line
+///   without `=`) is an error.
+///
+/// Errors are [`Error::InvalidUnit`] with the 1-based line number.
+///
+/// ```
+/// use fleet::v1::{unit_file, Error, UnitOption};
+///
+/// let opts = unit_file::parse("\
+/// ; comment
+/// [Unit]
+/// Description = Hello \\
+///     World
+/// [Service]
+/// ExecStart=/usr/bin/sleep 1d
+/// ").unwrap();
+/// assert_eq!(opts, [
+///     UnitOption::new("Unit", "Description", "Hello \\\n    World"),
+///     UnitOption::new("Service", "ExecStart", "/usr/bin/sleep 1d"),
+/// ]);
+///
+/// match unit_file::parse("[Unit]\nDescription\n") {
+///     Err(Error::InvalidUnit { line, message }) => {
+///         assert_eq!(line, Some(2));
+///         assert!(message.starts_with("unexpected newline encountered while parsing option name"));
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
 pub fn parse(text: &str) -> Result<Vec<UnitOption>> {
-    let _ = text;
-    Err(crate::v1::Error::InvalidUnit {
-        line: None,
-        message: "unit-file parsing is not implemented yet".into(),
+    parse_raw(text).map_err(|e| Error::InvalidUnit {
+        line: Some(e.line),
+        message: e.message(),
     })
+}
+
+/// What went wrong, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParseError {
+    /// 1-based line.
+    pub line: usize,
+    pub kind: ErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ErrorKind {
+    LineTooLong,
+    UnterminatedSection,
+    GarbageAfterSection { section: String, garbage: String },
+    NewlineInOptionName { partial: String },
+    EofInOptionName { partial: String },
+}
+
+impl ParseError {
+    /// A clear message (fleet's text, with the detail it lacks).
+    pub(crate) fn message(&self) -> String {
+        match &self.kind {
+            ErrorKind::LineTooLong => format!("line too long (max {LINE_MAX} bytes)"),
+            ErrorKind::UnterminatedSection => {
+                "unable to find end of section (a \"[\" without a closing \"]\")".into()
+            }
+            ErrorKind::GarbageAfterSection { section, garbage } => {
+                format!("found garbage after section name [{section}]: {garbage:?}")
+            }
+            ErrorKind::NewlineInOptionName { partial } => format!(
+                "unexpected newline encountered while parsing option name {:?} (an option line needs \"=\")",
+                partial.trim()
+            ),
+            ErrorKind::EofInOptionName { partial } => format!(
+                "unexpected end of file while parsing option name {:?} (an option line needs \"=\")",
+                partial.trim()
+            ),
+        }
+    }
+
+    /// go-systemd's error text, to the letter (what fleet's API puts in a 400).
+    pub(crate) fn fleet_message(&self) -> String {
+        match &self.kind {
+            ErrorKind::LineTooLong => format!("line too long (max {LINE_MAX} bytes)"),
+            ErrorKind::UnterminatedSection => "unable to find end of section".into(),
+            // go-systemd prints its (never set) lexer section and the garbage with %v of []byte.
+            ErrorKind::GarbageAfterSection { garbage, .. } => {
+                let bytes: Vec<String> = garbage.bytes().map(|b| b.to_string()).collect();
+                format!("found garbage after section name : [{}]", bytes.join(" "))
+            }
+            ErrorKind::NewlineInOptionName { .. } => {
+                "unexpected newline encountered while parsing option name".into()
+            }
+            ErrorKind::EofInOptionName { .. } => "EOF".into(),
+        }
+    }
+}
+
+/// The lexer states of go-systemd's deserializer; one `Step` is one call of a `lexStep`.
+enum Step {
+    /// Before the first section (`lexNextSection`).
+    NextSection,
+    /// After `[` (`lexSectionName`).
+    SectionName,
+    /// After `]` (`lexSectionSuffixFunc`).
+    SectionSuffix { at: usize },
+    /// Inside a section (`lexNextSectionOrOptionFunc`).
+    NextSectionOrOption,
+    /// At the first character of an option name (`lexOptionNameFunc`).
+    OptionName,
+    /// After `=` (`lexOptionValueFunc`); `partial` holds continued lines so far.
+    OptionValue {
+        name: String,
+        partial: Option<String>,
+    },
+    /// After `#` or `;` (`ignoreLineFunc`); then back to the section or pre-section state.
+    IgnoreLine { in_section: bool },
+}
+
+struct Lexer<'a> {
+    text: &'a str,
+    src: &'a [u8],
+    /// Read position (`bufio.Reader.r`, as an offset into `src`).
+    pos: usize,
+    /// End of the data in the simulated read buffer (`bufio.Reader.w`, as an offset).
+    end: usize,
+    /// Cached offset of the first `\r` or `\n` at or after some earlier step start.
+    next_newline: usize,
+    newline_valid_from: usize,
+    section: String,
+    out: Vec<UnitOption>,
+}
+
+/// Offset of the first `\r` or `\n` in `s`, or `s.len()`.
+fn find_newline(s: &[u8]) -> usize {
+    s.iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .unwrap_or(s.len())
+}
+
+pub(crate) fn parse_raw(text: &str) -> std::result::Result<Vec<UnitOption>, ParseError> {
+    let mut lexer = Lexer {
+        text,
+        src: text.as_bytes(),
+        pos: 0,
+        end: 0,
+        next_newline: 0,
+        newline_valid_from: usize::MAX,
+        section: String::new(),
+        out: Vec::with_capacity(text.len() / 32 + 1),
+    };
+    match lexer.run() {
+        Ok(()) => Ok(lexer.out),
+        Err((at, kind)) => Err(ParseError {
+            line: line_of(lexer.src, at),
+            kind,
+        }),
+    }
+}
+
+/// 1-based line number of byte offset `at`.
+fn line_of(src: &[u8], at: usize) -> usize {
+    1 + src
+        .get(..at.min(src.len()))
+        .unwrap_or(&[])
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
+type LexResult<T> = std::result::Result<T, (usize, ErrorKind)>;
+
+impl<'a> Lexer<'a> {
+    fn run(&mut self) -> LexResult<()> {
+        let mut step = Step::NextSection;
+        loop {
+            self.check_line_max()?;
+            step = match self.step(step)? {
+                Some(next) => next,
+                None => return Ok(()),
+            };
+        }
+    }
+
+    /// The check go-systemd runs before every step: with at least `LINE_MAX` bytes
+    /// buffered, the next `LINE_MAX` bytes must hold a `\r` or `\n`.
+    fn check_line_max(&mut self) -> LexResult<()> {
+        if self.end.saturating_sub(self.pos) < LINE_MAX {
+            return Ok(());
+        }
+        if self.newline_valid_from > self.pos || self.next_newline < self.pos {
+            let rest = self.src.get(self.pos..).unwrap_or(&[]);
+            self.next_newline = self.pos + find_newline(rest);
+            self.newline_valid_from = self.pos;
+        }
+        if self.next_newline >= self.pos + LINE_MAX {
+            return Err((self.pos, ErrorKind::LineTooLong));
+        }
+        Ok(())
+    }
+
+    /// `bufio.Reader.fill` with the read position at `from`.
+    fn fill(&mut self, from: usize) {
+        self.end = (from + BUFIO_SIZE).min(self.src.len());
+    }
+
+    /// Start of the character containing byte `i` (or `i` itself at a boundary / the end).
+    fn char_start(&self, mut i: usize) -> usize {
+        while i > 0 && i < self.src.len() && !self.text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+
+    /// Account for the buffer refills `bufio.Reader.ReadRune` makes while reading every
+    /// character from `self.pos` up to and including the one starting at `last`.
+    fn fill_for_runes_through(&mut self, last: usize) {
+        while self.end < self.src.len() {
+            // The first rune not wholly buffered is the one containing byte `end`.
+            let q = self.char_start(self.end);
+            if q > last {
+                break;
+            }
+            self.fill(q);
+        }
+    }
+
+    /// `ReadRune`: the next character, or `None` at the end.
+    fn read_rune(&mut self) -> Option<char> {
+        let c = self.text.get(self.pos..)?.chars().next()?;
+        let w = c.len_utf8();
+        if self.pos + w > self.end {
+            self.fill(self.pos);
+        }
+        self.pos += w;
+        Some(c)
+    }
+
+    /// `ReadBytes(delim)`: the bytes up to and including `delim`, or to the end; whether
+    /// `delim` was found. Keeps the buffer simulation in step.
+    fn read_until(&mut self, delim: u8) -> (usize, usize, bool) {
+        let start = self.pos;
+        let mut fragment_start = self.pos;
+        let mut scanned = self.pos;
+        loop {
+            let window = self.src.get(scanned..self.end).unwrap_or(&[]);
+            if let Some(i) = window.iter().position(|&b| b == delim) {
+                self.pos = scanned + i + 1;
+                return (start, self.pos, true);
+            }
+            scanned = self.end;
+            if self.end >= self.src.len() {
+                self.pos = self.src.len();
+                return (start, self.pos, false);
+            }
+            if self.end - fragment_start >= BUFIO_SIZE {
+                // ErrBufferFull: the fragment is taken, reading restarts at the buffer end.
+                fragment_start = self.end;
+            }
+            self.fill(fragment_start);
+        }
+    }
+
+    /// go-systemd's `toEOL`: the rest of the line without its final `\n` (and without a final
+    /// `\r` only when there is no `\n`, i.e. at the end of the text); whether the text ended.
+    fn read_line(&mut self) -> (&'a str, bool) {
+        let (start, stop, found) = self.read_until(b'\n');
+        let mut line = self.text.get(start..stop).unwrap_or("");
+        if let Some(l) = line.strip_suffix('\r') {
+            line = l;
+        }
+        if let Some(l) = line.strip_suffix('\n') {
+            line = l;
+        }
+        (line, !found)
+    }
+
+    fn step(&mut self, step: Step) -> LexResult<Option<Step>> {
+        Ok(Some(match step {
+            Step::NextSection => match self.read_rune() {
+                None => return Ok(None),
+                Some('[') => Step::SectionName,
+                Some('#' | ';') => Step::IgnoreLine { in_section: false },
+                Some(_) => Step::NextSection,
+            },
+            Step::SectionName => {
+                let open = self.pos.saturating_sub(1);
+                let (start, stop, found) = self.read_until(b']');
+                if !found {
+                    return Err((open, ErrorKind::UnterminatedSection));
+                }
+                self.section = self.text.get(start..stop - 1).unwrap_or("").to_string();
+                Step::SectionSuffix { at: stop - 1 }
+            }
+            Step::SectionSuffix { at } => {
+                let (line, _) = self.read_line();
+                let garbage = line.trim();
+                if !garbage.is_empty() {
+                    return Err((
+                        at,
+                        ErrorKind::GarbageAfterSection {
+                            section: self.section.clone(),
+                            garbage: garbage.to_string(),
+                        },
+                    ));
+                }
+                Step::NextSectionOrOption
+            }
+            Step::NextSectionOrOption => {
+                let before = self.pos;
+                match self.read_rune() {
+                    None => return Ok(None),
+                    Some(c) if c.is_whitespace() => Step::NextSectionOrOption,
+                    Some('[') => Step::SectionName,
+                    Some('#' | ';') => Step::IgnoreLine { in_section: true },
+                    Some(_) => {
+                        self.pos = before; // UnreadRune
+                        Step::OptionName
+                    }
+                }
+            }
+            Step::OptionName => {
+                let start = self.pos;
+                let rest = self.src.get(start..).unwrap_or(&[]);
+                let stop = rest
+                    .iter()
+                    .position(|&b| b == b'=' || b == b'\n' || b == b'\r')
+                    .map_or(self.src.len(), |i| start + i);
+                self.fill_for_runes_through(stop);
+                let partial = self.text.get(start..stop).unwrap_or("");
+                match self.src.get(stop) {
+                    Some(b'=') => {
+                        self.pos = stop + 1;
+                        Step::OptionValue {
+                            name: partial.trim().to_string(),
+                            partial: None,
+                        }
+                    }
+                    Some(_) => {
+                        self.pos = stop + 1;
+                        return Err((
+                            start,
+                            ErrorKind::NewlineInOptionName {
+                                partial: partial.to_string(),
+                            },
+                        ));
+                    }
+                    None => {
+                        self.pos = stop;
+                        return Err((
+                            start,
+                            ErrorKind::EofInOptionName {
+                                partial: partial.to_string(),
+                            },
+                        ));
+                    }
+                }
+            }
+            Step::OptionValue { name, partial } => {
+                let (line, eof) = self.read_line();
+                if line.trim().is_empty() {
+                    self.emit(name, partial.as_deref().unwrap_or(""));
+                    return Ok(Some(Step::NextSectionOrOption));
+                }
+                if !line.ends_with('\\') {
+                    match partial {
+                        None => self.emit(name, line),
+                        Some(mut p) => {
+                            p.push_str(line);
+                            self.emit(name, &p);
+                        }
+                    }
+                    return Ok(Some(Step::NextSectionOrOption));
+                }
+                let mut p = partial.unwrap_or_default();
+                p.push_str(line);
+                if !eof {
+                    p.push('\n');
+                }
+                Step::OptionValue {
+                    name,
+                    partial: Some(p),
+                }
+            }
+            Step::IgnoreLine { in_section } => {
+                loop {
+                    let (line, _) = self.read_line();
+                    let line = line.strip_suffix(' ').unwrap_or(line);
+                    if !line.ends_with('\\') {
+                        break;
+                    }
+                }
+                if in_section {
+                    Step::NextSectionOrOption
+                } else {
+                    Step::NextSection
+                }
+            }
+        }))
+    }
+
+    /// Emit an option; the value is trimmed, keeping one final `\n` if it had one (a
+    /// continuation ended by a blank line or by the end of the text after a newline).
+    fn emit(&mut self, name: String, value: &str) {
+        let value = if value.ends_with('\n') {
+            let mut v = value.trim().to_string();
+            v.push('\n');
+            v
+        } else {
+            value.trim().to_string()
+        };
+        self.out.push(UnitOption {
+            section: self.section.clone(),
+            name,
+            value,
+        });
+    }
 }
