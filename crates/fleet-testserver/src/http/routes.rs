@@ -1,0 +1,455 @@
+//! The resources: discovery, machines, state and units, each as fleet's handler answers.
+
+use std::sync::Arc;
+
+use fleet::v1::UnitOption;
+
+use super::decode;
+use super::{empty, empty_json_204, error, json_response, query_values, Abort, Reply, Shared};
+use crate::cluster::registry::Registry;
+use crate::json;
+use crate::paging::{self, Bounds, PageToken};
+
+/// fleet's discovery document, served byte for byte.
+pub(crate) const DISCOVERY: &[u8] = include_bytes!("../discovery.json");
+
+/// The message etcd's client gives when the cluster cannot be reached (fleet passes it on for
+/// PATCH failures).
+const ETCD_UNAVAILABLE: &str = "client: etcd cluster is unavailable or misconfigured";
+
+pub(crate) struct Ctx<'a> {
+    pub(crate) shared: &'a Arc<Shared>,
+    pub(crate) method: &'a str,
+    pub(crate) query: &'a str,
+    pub(crate) content_types: &'a [String],
+}
+
+impl Ctx<'_> {
+    fn page_token(&self) -> Result<PageToken, String> {
+        let values = query_values(self.query, "nextPageToken");
+        let limit = self.shared.page_size;
+        Ok(paging::find_next_page_token(&values, limit)?.unwrap_or(PageToken::first(limit)))
+    }
+}
+
+pub(crate) fn discovery(ctx: &Ctx<'_>) -> http::Response<super::RespBody> {
+    if ctx.method != "GET" {
+        return error(400, "only HTTP GET supported against this resource");
+    }
+    json_response(200, DISCOVERY.to_vec())
+}
+
+/// `{"<key>":[...],"nextPageToken":...}` with fleet's field order: `machines` before
+/// `nextPageToken`, `nextPageToken` before `states`/`units`.
+fn page_body(
+    key: &str,
+    token_first: bool,
+    next: Option<PageToken>,
+    write_items: impl FnOnce(&mut Vec<u8>),
+    capacity: usize,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity + 64);
+    let token = next.map(PageToken::encode).unwrap_or_default();
+    let mut obj = json::Obj::new(&mut out);
+    if token_first {
+        obj.str("nextPageToken", &token);
+        obj.raw(key, write_items);
+    } else {
+        obj.raw(key, write_items);
+        obj.str("nextPageToken", &token);
+    }
+    obj.end();
+    out
+}
+
+pub(crate) fn machines(ctx: &Ctx<'_>, body: &[u8]) -> http::Response<super::RespBody> {
+    match ctx.method {
+        "GET" => {
+            let tok = match ctx.page_token() {
+                Ok(t) => t,
+                Err(e) => return error(400, &e),
+            };
+            if ctx.shared.etcd_down() {
+                return error(500, "");
+            }
+            let all = ctx.shared.cluster.machines();
+            match paging::bounds(all.len(), tok) {
+                Bounds::Empty | Bounds::Panic => json_response(200, b"{}".to_vec()),
+                Bounds::Items { start, stop, next } => {
+                    let items = all.get(start..stop).unwrap_or_default();
+                    let body = page_body(
+                        "machines",
+                        false,
+                        next,
+                        |o| {
+                            json::write_array(o, items, |o, m| {
+                                json::write_machine(o, &m.id, &m.metadata, &m.primary_ip)
+                            })
+                        },
+                        items.len() * 128,
+                    );
+                    json_response(200, body)
+                }
+            }
+        }
+        "PATCH" => patch_machines(ctx, body),
+        _ => error(405, "only GET and PATCH supported against this resource"),
+    }
+}
+
+fn patch_machines(ctx: &Ctx<'_>, body: &[u8]) -> http::Response<super::RespBody> {
+    let ops = match decode::metadata_ops(body) {
+        Ok(ops) => ops,
+        Err(e) => return error(400, &e),
+    };
+    let mut parsed = Vec::with_capacity(ops.len());
+    for op in &ops {
+        if !matches!(op.op.as_str(), "add" | "remove" | "replace") {
+            return error(400, "invalid op: expect add, remove, or replace");
+        }
+        let Some((machine, key)) = metadata_path(&op.path) else {
+            return error(400, "machine metadata path invalid");
+        };
+        if op.op != "remove" && op.value.is_empty() {
+            return error(400, "invalid value: add and replace require a value");
+        }
+        let value = if op.op == "remove" { "" } else { &op.value };
+        parsed.push((machine, key, value));
+    }
+    for (machine, key, value) in parsed {
+        if ctx.shared.etcd_down() {
+            return error(500, ETCD_UNAVAILABLE);
+        }
+        ctx.shared.cluster.set_machine_metadata(machine, key, value);
+    }
+    empty_json_204()
+}
+
+/// fleet's `^/([^/]+)/metadata/([A-Za-z0-9_.-]+$)`.
+fn metadata_path(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix('/')?;
+    let (machine, rest) = rest.split_once('/')?;
+    let key = rest.strip_prefix("metadata/")?;
+    let key_ok = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    (!machine.is_empty() && key_ok).then_some((machine, key))
+}
+
+/// The item of a resource path: `/name` with no further slash.
+fn item(sub: &str) -> Option<&str> {
+    let name = sub.strip_prefix('/')?;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
+}
+
+pub(crate) fn state(ctx: &Ctx<'_>, sub: &str) -> Reply {
+    if sub.is_empty() {
+        if ctx.method != "GET" {
+            return Ok(error(405, "only GET supported against this resource"));
+        }
+        return Ok(list_states(ctx));
+    }
+    let Some(name) = item(sub) else {
+        return Ok(error(404, ""));
+    };
+    if ctx.method != "GET" {
+        return Ok(error(405, "only GET supported against this resource"));
+    }
+    if ctx.shared.etcd_down() {
+        return Ok(error(500, ""));
+    }
+    let reg = ctx.shared.cluster.read();
+    // fleet returns the first state it finds under the unit's key; for a unit on one machine
+    // that is its state, for a global unit the one of the lowest machine id here.
+    let found = reg
+        .states
+        .range((name.to_string(), String::new())..)
+        .next()
+        .filter(|((n, _), _)| n == name);
+    match found {
+        Some(((n, m), s)) => {
+            let mut out = Vec::with_capacity(256);
+            json::write_state(&mut out, &s.hash, m, n, s.active, s.load, s.sub);
+            Ok(json_response(200, out))
+        }
+        // fleet dereferences the nil state before its 404 check; net/http recovers the panic
+        // and closes the connection without a response.
+        None => Err(Abort),
+    }
+}
+
+fn list_states(ctx: &Ctx<'_>) -> http::Response<super::RespBody> {
+    let tok = match ctx.page_token() {
+        Ok(t) => t,
+        Err(e) => return error(400, &e),
+    };
+    let machine = query_values(ctx.query, "machineID").into_iter().next();
+    let unit = query_values(ctx.query, "unitName").into_iter().next();
+    let machine = machine.filter(|m| !m.is_empty());
+    let unit = unit.filter(|u| !u.is_empty());
+    if ctx.shared.etcd_down() {
+        return error(500, "");
+    }
+    let reg = ctx.shared.cluster.read();
+    let filtered: Vec<_> = reg
+        .states
+        .iter()
+        .filter(|((n, m), _)| {
+            machine.as_deref().is_none_or(|x| x == m) && unit.as_deref().is_none_or(|x| x == n)
+        })
+        .collect();
+    match paging::bounds(filtered.len(), tok) {
+        Bounds::Empty => json_response(200, b"{}".to_vec()),
+        Bounds::Panic => json_response(200, b"{}".to_vec()),
+        Bounds::Items { start, stop, next } => {
+            let items = filtered.get(start..stop).unwrap_or_default();
+            let body = page_body(
+                "states",
+                true,
+                next,
+                |o| {
+                    json::write_array(o, items, |o, ((n, m), s)| {
+                        json::write_state(o, &s.hash, m, n, s.active, s.load, s.sub)
+                    })
+                },
+                items.len() * 220,
+            );
+            json_response(200, body)
+        }
+    }
+}
+
+pub(crate) fn units(ctx: &Ctx<'_>, sub: &str, body: &[u8]) -> Reply {
+    if sub.is_empty() {
+        if ctx.method != "GET" {
+            return Ok(error(405, "only GET supported against this resource"));
+        }
+        return list_units(ctx);
+    }
+    let Some(name) = item(sub) else {
+        return Ok(error(404, ""));
+    };
+    match ctx.method {
+        "GET" => Ok(get_unit(ctx, name)),
+        "DELETE" => Ok(delete_unit(ctx, name)),
+        "PUT" => put_unit(ctx, name, body),
+        _ => Ok(error(
+            405,
+            "only GET, PUT and DELETE supported against this resource",
+        )),
+    }
+}
+
+/// One unit's JSON as fleet's `GET /units/<name>` (`list` = false) or a units list writes it.
+fn write_unit(
+    out: &mut Vec<u8>,
+    reg: &Registry,
+    u: &crate::cluster::registry::UnitRecord,
+    list: bool,
+) {
+    // GET of a global unit reads no schedule: no currentState, no machineID. The list reads the
+    // whole schedule, where a global unit is never scheduled: currentState "inactive".
+    let (current, machine) = if u.req.global && !list {
+        ("", "")
+    } else {
+        (
+            reg.current_state(u),
+            u.target_machine.as_deref().unwrap_or(""),
+        )
+    };
+    json::write_unit(out, current, &u.target_state, machine, &u.name, &u.options);
+}
+
+fn list_units(ctx: &Ctx<'_>) -> Reply {
+    let tok = match ctx.page_token() {
+        Ok(t) => t,
+        Err(e) => return Ok(error(400, &e)),
+    };
+    if ctx.shared.etcd_down() {
+        return Ok(error(500, ""));
+    }
+    let reg = ctx.shared.cluster.read();
+    // Units with an invalid desired state fail to parse in fleet's registry and are skipped.
+    let total = reg.units.values().filter(|u| u.valid()).count();
+    match paging::bounds(total, tok) {
+        Bounds::Empty => Ok(json_response(200, b"{}".to_vec())),
+        Bounds::Panic => Err(Abort),
+        Bounds::Items { start, stop, next } => {
+            let body = page_body(
+                "units",
+                true,
+                next,
+                |o| {
+                    o.push(b'[');
+                    let items = reg.units.values().filter(|u| u.valid()).skip(start);
+                    for (i, u) in items.take(stop - start).enumerate() {
+                        if i > 0 {
+                            o.push(b',');
+                        }
+                        write_unit(o, &reg, u, true);
+                    }
+                    o.push(b']');
+                },
+                (stop - start) * 200,
+            );
+            drop(reg);
+            Ok(json_response(200, body))
+        }
+    }
+}
+
+fn get_unit(ctx: &Ctx<'_>, name: &str) -> http::Response<super::RespBody> {
+    if ctx.shared.etcd_down() {
+        return error(500, "");
+    }
+    let reg = ctx.shared.cluster.read();
+    match reg.units.get(name) {
+        None => error(404, "unit does not exist"),
+        Some(u) if !u.valid() => error(500, ""),
+        Some(u) => {
+            let mut out = Vec::with_capacity(512);
+            write_unit(&mut out, &reg, u, false);
+            drop(reg);
+            json_response(200, out)
+        }
+    }
+}
+
+fn delete_unit(ctx: &Ctx<'_>, name: &str) -> http::Response<super::RespBody> {
+    if ctx.shared.etcd_down() {
+        return error(500, "");
+    }
+    match ctx.shared.cluster.read().units.get(name) {
+        None => return error(404, "unit does not exist"),
+        Some(u) if !u.valid() => return error(500, ""),
+        Some(_) => {}
+    }
+    ctx.shared.cluster.destroy_unit(name);
+    empty(204)
+}
+
+/// fleet's `validateContentType`.
+fn check_content_type(types: &[String]) -> Result<(), String> {
+    match types {
+        [one] => {
+            let base = one.split(';').next().unwrap_or("").trim();
+            if base == "application/json" {
+                Ok(())
+            } else {
+                Err("only acceptable Content-Type is application/json".into())
+            }
+        }
+        other => Err(format!("expected 1 Content-Type, got {}", other.len())),
+    }
+}
+
+fn put_unit(ctx: &Ctx<'_>, item: &str, body: &[u8]) -> Reply {
+    if let Err(e) = check_content_type(ctx.content_types) {
+        return Ok(error(415, &e));
+    }
+    let su = match decode::unit(body) {
+        Ok(su) => su,
+        Err(e) => return Ok(error(400, &format!("unable to decode body: {e}"))),
+    };
+    let name = if su.name.is_empty() {
+        item.to_string()
+    } else {
+        su.name.clone()
+    };
+    if name != item {
+        return Ok(error(
+            400,
+            &format!(
+                "name in URL {} differs from unit name in request body {}",
+                go_quote(item),
+                go_quote(&name)
+            ),
+        ));
+    }
+    if let Err(e) = crate::cluster::unit_info::validate_name(&name) {
+        return Ok(error(400, &e));
+    }
+    if ctx.shared.etcd_down() {
+        return Ok(error(500, ""));
+    }
+    // A null element in "options" is a nil pointer that fleet dereferences: no response.
+    let options: Vec<UnitOption> = match su.options.into_iter().collect::<Option<Vec<_>>>() {
+        Some(o) => o,
+        None => return Err(Abort),
+    };
+    let existing = {
+        let reg = ctx.shared.cluster.read();
+        match reg.units.get(&name) {
+            None => None,
+            Some(u) if !u.valid() => return Ok(error(500, "")),
+            Some(u) => Some(u.hash.clone()),
+        }
+    };
+    let new_unit = match &existing {
+        None => {
+            if options.is_empty() {
+                return Ok(error(409, "unit does not exist and options field empty"));
+            }
+            if let Err(e) = crate::cluster::unit_info::validate_options(&options) {
+                return Ok(error(400, &e));
+            }
+            true
+        }
+        Some(hash) => !options.is_empty() && *hash != crate::cluster::unit_info::hash(&options),
+    };
+    if new_unit {
+        let target = if su.desired_state.is_empty() {
+            "inactive"
+        } else {
+            su.desired_state.as_str()
+        };
+        if !matches!(target, "inactive" | "loaded" | "launched") {
+            // fleet's registry client refuses it before anything is stored.
+            return Ok(error(500, ""));
+        }
+        ctx.shared.cluster.create_unit(&name, options, target);
+        return Ok(empty(201));
+    }
+    if su.desired_state.is_empty() {
+        return Ok(error(
+            409,
+            "must provide DesiredState to update existing unit",
+        ));
+    }
+    if crate::cluster::unit_info::is_template(&name) && su.desired_state != "inactive" {
+        return Ok(error(
+            400,
+            &format!("cannot activate template {}", go_quote(&name)),
+        ));
+    }
+    ctx.shared
+        .cluster
+        .set_target_state(&name, &su.desired_state);
+    Ok(empty(204))
+}
+
+/// Go's `%q` of a string (for the messages that quote unit names).
+pub(crate) fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
