@@ -157,6 +157,13 @@ impl Discovery {
     /// Read a discovery document. The error is a message saying what is missing or wrong;
     /// [`crate::v1::Client::new`] reports it as [`crate::v1::Error::Discovery`].
     pub fn from_slice(doc: &[u8]) -> Result<Discovery, String> {
+        if doc.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(format!(
+                "the discovery document is not valid JSON of the expected shape: it does not start \
+                 with '{{' (starts {:?})",
+                crate::v1::page::excerpt(doc.get(..40).unwrap_or(doc))
+            ));
+        }
         let doc: Doc<'_> = serde_json::from_slice(doc)
             .map_err(|e| format!("the discovery document is not valid JSON of the expected shape: {e}"))?;
         match doc.id.as_deref() {
