@@ -124,6 +124,32 @@ impl ClientBuilder {
         self
     }
 
+    /// Reach fleet through an SSH tunnel (feature `ssh`): every connection becomes a channel of
+    /// the tunnel's one SSH session. This sets the [`connector`](Self::connector), and raises the
+    /// connect timeout to at least the tunnel's session timeout plus 5 s, since a connection may
+    /// have to (re)open the session. To ask a trust-on-first-use question outside any timeout,
+    /// call [`SshTunnel::ensure_connected`](crate::v1::transport::ssh::SshTunnel::ensure_connected)
+    /// before building the client.
+    ///
+    /// ```no_run
+    /// use fleet::v1::transport::ssh::SshTunnel;
+    /// # async fn run() -> fleet::v1::Result<()> {
+    /// let tunnel = SshTunnel::builder("bastion.example.com").username("core").build()?;
+    /// let client = fleet::v1::Client::builder("unix:///var/run/fleet.sock")
+    ///     .tunnel(tunnel)
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "ssh")]
+    pub fn tunnel(mut self, tunnel: crate::v1::transport::ssh::SshTunnel) -> Self {
+        self.connect_timeout = self
+            .connect_timeout
+            .max(tunnel.timeout() + Duration::from_secs(5));
+        self.connector = Some(Arc::new(tunnel));
+        self
+    }
+
     /// Like [`connector`](Self::connector), for a connector already in an `Arc`.
     pub fn connector_arc(mut self, connector: Arc<dyn Connect>) -> Self {
         self.connector = Some(connector);

@@ -128,28 +128,22 @@ impl SshConfig {
                     "user" => {
                         out.user.get_or_insert_with(|| first.to_string());
                     }
-                    "port" => {
-                        if out.port.is_none() {
-                            let port = first
-                                .parse::<u16>()
-                                .ok()
-                                .filter(|p| *p != 0)
-                                .ok_or_else(|| at(format!("bad Port {first:?}")))?;
-                            out.port = Some(port);
-                        }
+                    "port" if out.port.is_none() => {
+                        let port = first
+                            .parse::<u16>()
+                            .ok()
+                            .filter(|p| *p != 0)
+                            .ok_or_else(|| at(format!("bad Port {first:?}")))?;
+                        out.port = Some(port);
                     }
                     "identityfile" => out.identity_files.push(first.to_string()),
-                    "identitiesonly" => {
-                        if out.identities_only.is_none() {
-                            out.identities_only = Some(parse_yes_no(first).ok_or_else(|| {
-                                at(format!("bad IdentitiesOnly {first:?} (yes or no)"))
-                            })?);
-                        }
+                    "identitiesonly" if out.identities_only.is_none() => {
+                        out.identities_only = Some(parse_yes_no(first).ok_or_else(|| {
+                            at(format!("bad IdentitiesOnly {first:?} (yes or no)"))
+                        })?);
                     }
-                    "proxyjump" => {
-                        if out.proxy_jump.is_none() {
-                            out.proxy_jump = Some(parse_proxy_jump(first).map_err(at)?);
-                        }
+                    "proxyjump" if out.proxy_jump.is_none() => {
+                        out.proxy_jump = Some(parse_proxy_jump(first).map_err(at)?);
                     }
                     _ => {}
                 }

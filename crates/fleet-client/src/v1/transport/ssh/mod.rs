@@ -321,6 +321,11 @@ impl SshTunnel {
         self.inner.settings.describe()
     }
 
+    /// The time allowed to open the SSH session (see [`SshTunnelBuilder::timeout`]).
+    pub fn timeout(&self) -> Duration {
+        self.inner.settings.timeout
+    }
+
     /// Open the SSH session now if it is not open (connections otherwise open it lazily).
     /// Useful to report authentication or host-key problems early.
     pub async fn ensure_connected(&self) -> Result<()> {
