@@ -262,14 +262,7 @@ fn substitute(template: &str, name: &str) -> Result<String> {
 }
 
 fn validate_put_name(name: &str) -> Result<()> {
-    if name.is_empty() {
-        return Err(Error::InvalidUnitName {
-            name: String::new(),
-            message: "unit name is empty".into(),
-        });
-    }
-    // TODO(unit_file): call unit_file::validate_unit_name once it has landed.
-    Ok(())
+    super::unit_file::validate_unit_name(name)
 }
 
 fn check_patch_op(op: &MachineMetadataOp) -> Result<()> {
