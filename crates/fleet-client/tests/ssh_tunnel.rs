@@ -552,6 +552,7 @@ async fn unix_socket_falls_back_to_fd_forward_when_streamlocal_is_refused() {
     let sshd = Sshd::start_with(SshdOptions {
         allow_streamlocal: false,
         allow_tcp: true,
+        debug_log: true,
     });
     let upstream = Upstream::start().await;
     let script = fd_forward_script(sshd.dir.path());
@@ -565,11 +566,22 @@ async fn unix_socket_falls_back_to_fd_forward_when_streamlocal_is_refused() {
     assert_eq!(body, "unix GET /fallback HTTP/1.1");
     let body = get(tunnel.connect(&upstream.unix()).await.unwrap(), "/again").await;
     assert_eq!(body, "unix GET /again HTTP/1.1");
+    let log = sshd.log();
     assert!(
-        sshd.log().contains("refused local port forward") || sshd.log().contains("streamlocal"),
-        "sshd should have refused direct-streamlocal:\n{}",
-        sshd.log()
+        log.contains("ctype direct-streamlocal@openssh.com"),
+        "direct-streamlocal was tried first:\n{log}"
     );
+    assert!(
+        !log.contains("confirm direct-streamlocal@openssh.com"),
+        "and refused:\n{log}"
+    );
+    // Tried once: the second connection went straight to the fallback.
+    assert_eq!(
+        log.matches("ctype direct-streamlocal@openssh.com").count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(log.matches("ctype session").count(), 2, "{log}");
 }
 
 #[tokio::test]
@@ -577,6 +589,7 @@ async fn tcp_forwarding_refused_is_a_clear_error() {
     let sshd = Sshd::start_with(SshdOptions {
         allow_streamlocal: true,
         allow_tcp: false,
+        debug_log: false,
     });
     let upstream = Upstream::start().await;
     let tunnel = key_file_builder(&sshd).build().unwrap();

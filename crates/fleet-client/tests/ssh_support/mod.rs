@@ -12,6 +12,9 @@ use std::sync::{Arc, Mutex};
 pub struct SshdOptions {
     pub allow_streamlocal: bool,
     pub allow_tcp: bool,
+    /// `LogLevel DEBUG1`, which logs each channel opened (and sends debug lines to the stderr
+    /// of remote commands).
+    pub debug_log: bool,
 }
 
 impl Default for SshdOptions {
@@ -19,6 +22,7 @@ impl Default for SshdOptions {
         SshdOptions {
             allow_streamlocal: true,
             allow_tcp: true,
+            debug_log: false,
         }
     }
 }
@@ -119,11 +123,16 @@ impl Sshd {
                      AllowTcpForwarding {tcp}\n\
                      AllowStreamLocalForwarding {local}\n\
                      DisableForwarding no\n\
-                     LogLevel VERBOSE\n",
+                     LogLevel {level}\n",
                     host_key = self.dir.path().join("host_key").display(),
                     authorized = self.dir.path().join("authorized_keys").display(),
                     tcp = yes_no(options.allow_tcp),
                     local = yes_no(options.allow_streamlocal),
+                    level = if options.debug_log {
+                        "DEBUG1"
+                    } else {
+                        "VERBOSE"
+                    },
                 ),
             )
             .unwrap();

@@ -1,0 +1,132 @@
+//! The real client through an SSH tunnel (a real OpenSSH server) to fleet-testserver, over TCP
+//! and over its unix socket. Run with
+//! `cargo test -p fleet-client --features ssh --test ssh_client`.
+#![cfg(feature = "ssh")]
+
+mod ssh_support;
+
+use std::time::Duration;
+
+use fleet::transport::ssh::SshTunnel;
+use fleet::v1 as fleet;
+use fleet_testserver::TestServer;
+use futures::TryStreamExt as _;
+use ssh_support::{Sshd, SshdOptions};
+
+fn tunnel(sshd: &Sshd) -> SshTunnel {
+    let known_hosts = sshd.dir.path().join("known_hosts");
+    std::fs::write(&known_hosts, sshd.known_hosts_line()).unwrap();
+    SshTunnel::builder(&sshd.host_port())
+        .username("root")
+        .without_ssh_config()
+        .use_agent(false)
+        .identity_file(&sshd.user_key)
+        .known_hosts_file(known_hosts)
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+async fn roundtrip(client: &fleet::Client, name: &str) {
+    let machines: Vec<fleet::Machine> = client.list_machines().try_collect().await.unwrap();
+    assert_eq!(machines.len(), 3);
+    let unit = fleet::Unit::from_string("[Service]\nExecStart=/usr/bin/sleep 1d\n")
+        .unwrap()
+        .with_desired_state(fleet::DesiredState::Loaded);
+    client.create_unit(name, &unit).await.unwrap();
+    let units: Vec<fleet::Unit> = client.list_units().try_collect().await.unwrap();
+    assert!(
+        units.iter().any(|u| u.name() == Some(name)),
+        "{name} not listed"
+    );
+}
+
+#[tokio::test]
+async fn client_over_tunnel_to_tcp_endpoint() {
+    let sshd = Sshd::start();
+    let server = TestServer::start().unwrap();
+    let client = fleet::Client::builder(&server.http_endpoint())
+        .tunnel(tunnel(&sshd))
+        .build()
+        .await
+        .unwrap();
+    roundtrip(&client, "tcp.service").await;
+    assert!(server.unit("tcp.service").is_some());
+    assert_eq!(sshd.log().matches("Accepted publickey").count(), 1);
+}
+
+#[tokio::test]
+async fn client_over_tunnel_to_unix_socket_endpoint() {
+    let sshd = Sshd::start_with(SshdOptions {
+        debug_log: true,
+        ..SshdOptions::default()
+    });
+    let server = TestServer::start().unwrap();
+    let client = fleet::Client::builder(&server.unix_endpoint().unwrap())
+        .tunnel(tunnel(&sshd))
+        .build()
+        .await
+        .unwrap();
+    roundtrip(&client, "unix.service").await;
+    assert!(server.unit("unix.service").is_some());
+    // Through sshd's direct-streamlocal, not fd-forward.
+    let log = sshd.log();
+    assert!(
+        log.contains("server_input_channel_open: confirm direct-streamlocal@openssh.com"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("ctype session"),
+        "no exec fallback expected:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn client_survives_a_session_dropped_between_two_requests() {
+    let sshd = Sshd::start();
+    let server = TestServer::start().unwrap();
+    let tunnel = tunnel(&sshd);
+    let client = fleet::Client::builder(&server.http_endpoint())
+        .tunnel(tunnel.clone())
+        .build()
+        .await
+        .unwrap();
+    roundtrip(&client, "before.service").await;
+
+    assert!(sshd.kill_sessions() > 0);
+    let mut polls = 0;
+    while tunnel.is_connected().await {
+        // Bounded poll of the session state: the session is dropped "between two requests".
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        polls += 1;
+        assert!(polls < 500, "the tunnel never noticed its session closed");
+    }
+
+    roundtrip(&client, "after.service").await;
+    assert!(server.unit("after.service").is_some());
+    assert_eq!(sshd.log().matches("Accepted publickey").count(), 2);
+}
+
+#[tokio::test]
+async fn ssh_errors_reach_the_caller_of_the_client() {
+    let sshd = Sshd::start();
+    let server = TestServer::start().unwrap();
+    let known_hosts = sshd.dir.path().join("empty_known_hosts");
+    let tunnel = SshTunnel::builder(&sshd.host_port())
+        .username("root")
+        .without_ssh_config()
+        .use_agent(false)
+        .identity_file(&sshd.user_key)
+        .known_hosts_file(&known_hosts)
+        .build()
+        .unwrap();
+    let err = fleet::Client::builder(&server.http_endpoint())
+        .tunnel(tunnel)
+        .build()
+        .await
+        .err()
+        .expect("unknown host key");
+    let text = err.to_string();
+    assert!(text.contains("not in the known-hosts file"), "{text}");
+    assert!(text.contains("SHA256:"), "{text}");
+}
