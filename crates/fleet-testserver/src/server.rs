@@ -261,7 +261,8 @@ impl TestServer {
                     Some(p) => (None, p.clone()),
                     None => {
                         let dir = tempfile::Builder::new()
-                            .prefix("fleet-testserver")
+                            .prefix(&lowercase_dir_name())
+                            .rand_bytes(0)
                             .tempdir()
                             .map_err(|e| Error::Io {
                                 what: "creating the socket directory".into(),
@@ -629,4 +630,20 @@ where
 
 async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
+}
+
+/// A unique directory name in lower case only: httplib2 (under python-fleet) lower-cases the
+/// host part of `http+unix://` URLs, so a socket path with capitals cannot be reached from it.
+fn lowercase_dir_name() -> String {
+    use std::sync::atomic::AtomicU64;
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "fleet-testserver-{}-{}-{nanos:08x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
