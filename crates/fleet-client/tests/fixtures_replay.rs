@@ -1059,6 +1059,67 @@ async fn unit_state_of_unknown_unit_is_no_response() {
     );
 }
 
+#[tokio::test]
+async fn malformed_responses_are_clear_errors() {
+    let get = Fixture::load("units-get-existing");
+    let body = get.response.as_ref().unwrap().body.clone();
+
+    // Headers promise the whole body, half of it arrives, then the connection closes.
+    let mut truncated = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    truncated.extend_from_slice(&body.as_bytes()[..body.len() / 2]);
+    let (server, client) = start(&get, vec![Reply::RawThenClose(truncated)]).await;
+    let err = client.get_unit("hello.service").await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            fleet::Error::UnexpectedResponse { .. } | fleet::Error::Transport { .. }
+        ),
+        "a response cut short is not 'no response': {err:?}"
+    );
+    assert!(err.to_string().contains("hello.service"), "{err}");
+    assert_requests(&server, &[&get]);
+
+    // A complete 200 whose body is not JSON, or JSON of the wrong shape.
+    for bad in [
+        "{\"name\":\"hello.service\",",
+        "[1,2,3]",
+        "<html>oops</html>",
+    ] {
+        let (_server, client) = start(&get, vec![Reply::json(200, bad)]).await;
+        let err = client.get_unit("hello.service").await.unwrap_err();
+        match &err {
+            fleet::Error::UnexpectedResponse {
+                status, excerpt, ..
+            } => {
+                assert_eq!(*status, 200);
+                assert!(
+                    bad.starts_with(excerpt.as_str()) || excerpt.starts_with(&bad[..5]),
+                    "{excerpt:?}"
+                );
+            }
+            other => panic!("{bad:?}: expected UnexpectedResponse, got {other:?}"),
+        }
+    }
+
+    // An error status whose body is not fleet's error object is still an API error or an
+    // unexpected response, never a panic; its status is kept.
+    let (_server, client) = start(
+        &get,
+        vec![Reply::with_type(
+            502,
+            "text/html",
+            "<html>bad gateway</html>",
+        )],
+    )
+    .await;
+    let err = client.get_unit("hello.service").await.unwrap_err();
+    assert_eq!(err.code(), Some(502), "{err:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Machines.
 

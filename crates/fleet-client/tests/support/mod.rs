@@ -182,6 +182,8 @@ pub enum Reply {
     Recorded(RecordedResponse),
     /// Close the connection without answering (fleet's `GET /fleet/v1/state/<unknown>`).
     Close,
+    /// Write these bytes exactly, then close the connection.
+    RawThenClose(Vec<u8>),
 }
 
 impl Reply {
@@ -423,6 +425,11 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
         });
         match reply {
             Reply::Close => return,
+            Reply::RawThenClose(bytes) => {
+                let _ = stream.write_all(&bytes).await;
+                let _ = stream.flush().await;
+                return;
+            }
             Reply::Recorded(response) => {
                 if stream.write_all(&encode_response(&response)).await.is_err() {
                     return;
