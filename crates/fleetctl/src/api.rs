@@ -49,8 +49,13 @@ pub enum SetupError {
 }
 
 /// The fleet API as fleetctl's commands use it.
+///
+/// The client is built on first use, as fleetctl's is used: a command first checks its own
+/// arguments (`--fields`, unit names) and reports a fleet that cannot be reached in its own
+/// words (`Error retrieving list of units from repository: ...`).
 pub struct Api {
-    client: fleet::Client,
+    builder: fleet::ClientBuilder,
+    client: tokio::sync::OnceCell<fleet::Client>,
     machines: Option<HashMap<String, fleet::Machine>>,
 }
 
@@ -88,7 +93,7 @@ fn seconds(s: f64) -> Duration {
 }
 
 /// Builds the client from the global flags.
-pub async fn connect(global: &GlobalArgs) -> Result<Api, SetupError> {
+pub fn connect(global: &GlobalArgs) -> Result<Api, SetupError> {
     match global.driver.as_str() {
         "API" | "api" => {}
         "etcd" => return Err(SetupError::EtcdDriver),
@@ -103,6 +108,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<Api, SetupError> {
         return Err(SetupError::TunnelUnsupported(tunnel));
     }
     let endpoint = endpoint_from_flag(&global.endpoint)?;
+    fleet::Endpoint::parse(&endpoint)?;
     let mut builder = fleet::Client::builder(endpoint.as_str());
     if global.request_timeout > 0.0 {
         builder = builder
@@ -126,22 +132,28 @@ pub async fn connect(global: &GlobalArgs) -> Result<Api, SetupError> {
             }))
         }
     }
-    let client = builder.build().await?;
     Ok(Api {
-        client,
+        builder,
+        client: tokio::sync::OnceCell::new(),
         machines: None,
     })
 }
 
 impl Api {
+    async fn client(&self) -> fleet::Result<&fleet::Client> {
+        self.client
+            .get_or_try_init(|| self.builder.clone().build())
+            .await
+    }
+
     /// All units (`cAPI.Units()`).
     pub async fn units(&self) -> fleet::Result<Vec<fleet::Unit>> {
-        self.client.list_units().try_collect().await
+        self.client().await?.list_units().try_collect().await
     }
 
     /// One unit, `None` when fleet does not know it (`cAPI.Unit(name)`).
     pub async fn unit(&self, name: &str) -> fleet::Result<Option<fleet::Unit>> {
-        match self.client.get_unit(name).await {
+        match self.client().await?.get_unit(name).await {
             Ok(u) => Ok(Some(u)),
             Err(e) if e.code() == Some(404) => Ok(None),
             Err(e) => Err(e),
@@ -154,7 +166,11 @@ impl Api {
         let unit = unit
             .clone()
             .with_desired_state(fleet::DesiredState::Inactive);
-        self.client.create_unit(name, &unit).await.map(|_| ())
+        self.client()
+            .await?
+            .create_unit(name, &unit)
+            .await
+            .map(|_| ())
     }
 
     /// Sets a unit's desired state (`cAPI.SetUnitTargetState`).
@@ -163,7 +179,8 @@ impl Api {
         name: &str,
         state: fleet::DesiredState,
     ) -> fleet::Result<()> {
-        self.client
+        self.client()
+            .await?
             .set_unit_desired_state(name, state)
             .await
             .map(|_| ())
@@ -171,18 +188,23 @@ impl Api {
 
     /// Destroys a unit.
     pub async fn destroy_unit(&self, name: &str) -> fleet::Result<()> {
-        self.client.destroy_unit(name).await
+        self.client().await?.destroy_unit(name).await
     }
 
     /// All unit states (`cAPI.UnitStates()`).
     pub async fn unit_states(&self) -> fleet::Result<Vec<fleet::UnitState>> {
-        self.client.list_unit_states(None, None).try_collect().await
+        self.client()
+            .await?
+            .list_unit_states(None, None)
+            .try_collect()
+            .await
     }
 
     /// The state of one unit, `None` when fleet reports none.
     pub async fn unit_state(&self, name: &str) -> fleet::Result<Option<fleet::UnitState>> {
         let states: Vec<fleet::UnitState> = self
-            .client
+            .client()
+            .await?
             .list_unit_states(None, Some(name))
             .try_collect()
             .await?;
@@ -191,7 +213,7 @@ impl Api {
 
     /// All machines (`cAPI.Machines()`).
     pub async fn machines(&self) -> fleet::Result<Vec<fleet::Machine>> {
-        self.client.list_machines().try_collect().await
+        self.client().await?.list_machines().try_collect().await
     }
 
     /// The machine with this id, from a list fetched once per run; `None` when the machine is

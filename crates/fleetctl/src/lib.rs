@@ -25,6 +25,18 @@ fn uses_sign(command: &Command) -> bool {
     }
 }
 
+/// fleetctl ignores `FLEETCTL_*` variables that are set but empty; clap would take them as
+/// empty values, so they are removed before parsing (single-threaded, before anything else).
+fn drop_empty_env() {
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(k, v)| k.to_str().is_some_and(|k| k.starts_with("FLEETCTL_")) && v.is_empty())
+        .map(|(k, _)| k)
+        .collect();
+    for k in empty {
+        std::env::remove_var(k);
+    }
+}
+
 /// Runs fleetctl with the process's arguments; returns the exit code.
 pub fn main() -> i32 {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -37,6 +49,7 @@ pub fn main() -> i32 {
         Some("--version" | "-v") => return commands::version::run(),
         _ => {}
     }
+    drop_empty_env();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {

@@ -14,7 +14,10 @@ pub async fn run(api: &mut Api, args: &CatArgs) -> i32 {
     let name = unit_name_mangle(arg);
     match api.unit(&name).await {
         Err(err) => {
-            output::stderr(&format!("Error retrieving Unit {name}: {err}"));
+            output::stderr(&format!(
+                "Error retrieving Unit {name}: {}",
+                output::go_err(&err)
+            ));
             1
         }
         Ok(None) => {

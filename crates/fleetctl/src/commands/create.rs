@@ -119,10 +119,12 @@ async fn check_unit_creation(
     ctx: Context,
 ) -> Result<bool, String> {
     let name = names::unit_name_mangle(arg);
-    let existing = api
-        .unit(&name)
-        .await
-        .map_err(|e| format!("error retrieving Unit({name}) from Registry: {e}"))?;
+    let existing = api.unit(&name).await.map_err(|e| {
+        format!(
+            "error retrieving Unit({name}) from Registry: {}",
+            output::go_err(&e)
+        )
+    })?;
     let Some(unit) = existing else {
         if replace {
             tracing::debug!("Unit({name}) was not found in Registry");
@@ -183,8 +185,9 @@ async fn get_unit_file_from_template(
 ) -> Result<fleet::Unit, String> {
     let template = api.unit(&info.template).await.map_err(|e| {
         format!(
-            "error retrieving template Unit({}) from Registry: {e}",
-            info.template
+            "error retrieving template Unit({}) from Registry: {}",
+            info.template,
+            output::go_err(&e)
         )
     })?;
     if let Some(template) = template {
@@ -241,7 +244,7 @@ async fn create_unit(api: &Api, name: &str, unit: &fleet::Unit) -> Result<(), St
     }
     api.create_unit(name, unit)
         .await
-        .map_err(|e| format!("failed creating unit {name}: {}", e.message()))?;
+        .map_err(|e| format!("failed creating unit {name}: {}", output::go_err(&e)))?;
     tracing::debug!("Created Unit({name}) in Registry");
     Ok(())
 }
@@ -306,7 +309,12 @@ pub async fn set_target_state_of_units(
         let unit = api
             .unit(&name)
             .await
-            .map_err(|e| format!("error retrieving unit {name} from registry: {e}"))?
+            .map_err(|e| {
+                format!(
+                    "error retrieving unit {name} from registry: {}",
+                    output::go_err(&e)
+                )
+            })?
             .ok_or_else(|| format!("unable to find unit {name}"))?;
         if unit.desired_state() == state {
             tracing::debug!("Unit({name}) already {state}, skipping.");
@@ -315,7 +323,7 @@ pub async fn set_target_state_of_units(
         tracing::debug!("Setting Unit({name}) target state to {state}");
         api.set_target_state(&name, state)
             .await
-            .map_err(|e| e.message())?;
+            .map_err(|e| output::go_err(&e))?;
         triggered.push(unit);
     }
     Ok(triggered)

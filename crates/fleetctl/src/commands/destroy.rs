@@ -15,7 +15,7 @@ pub async fn run(api: &mut Api, args: &DestroyArgs) -> i32 {
     let units = match find_units(api, &args.units).await {
         Ok(u) => u,
         Err(e) => {
-            output::stderr(&e.to_string());
+            output::stderr(&output::go_err(&e));
             return 1;
         }
     };
@@ -31,7 +31,7 @@ pub async fn run(api: &mut Api, args: &DestroyArgs) -> i32 {
             if e.code() == Some(404) {
                 continue;
             }
-            output::stderr(&format!("Error destroying units: {e}"));
+            output::stderr(&format!("Error destroying units: {}", output::go_err(&e)));
             exit = 1;
             continue;
         }
@@ -49,7 +49,7 @@ pub async fn run(api: &mut Api, args: &DestroyArgs) -> i32 {
             while retry() {
                 match api.unit(&name).await {
                     Err(e) => {
-                        output::stderr(&format!("Error destroying units: {e}"));
+                        output::stderr(&format!("Error destroying units: {}", output::go_err(&e)));
                         exit = 1;
                         break;
                     }

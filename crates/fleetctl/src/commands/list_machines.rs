@@ -17,7 +17,8 @@ pub async fn run(api: &mut Api, args: &ListArgs<MachineFields>) -> i32 {
         Ok(m) => m,
         Err(err) => {
             output::stderr(&format!(
-                "Error retrieving list of active machines from fleet API ({err})"
+                "Error retrieving list of active machines from fleet API ({})",
+                output::go_err(&err)
             ));
             output::stderr("Possible issues:");
             output::stderr("  etcd is unhealthy and/or lost quorum");

@@ -20,7 +20,8 @@ pub async fn run(api: &mut Api, args: &ListArgs<UnitFileFields>) -> i32 {
         Ok(u) => u,
         Err(err) => {
             output::stderr(&format!(
-                "Error retrieving list of units from repository: {err}"
+                "Error retrieving list of units from repository: {}",
+                output::go_err(&err)
             ));
             return 1;
         }

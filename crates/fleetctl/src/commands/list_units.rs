@@ -17,7 +17,8 @@ pub async fn run(api: &mut Api, args: &ListArgs<UnitFields>) -> i32 {
         Ok(s) => s,
         Err(err) => {
             output::stderr(&format!(
-                "Error retrieving list of units from repository: {err}"
+                "Error retrieving list of units from repository: {}",
+                output::go_err(&err)
             ));
             return 1;
         }

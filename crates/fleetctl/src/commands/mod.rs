@@ -68,7 +68,7 @@ pub fn run_local(command: &Command) -> Option<i32> {
 
 /// Runs a command that talks to fleet.
 pub async fn run(cli: &Cli, command: &Command) -> i32 {
-    let mut api: Api = match api::connect(&cli.global).await {
+    let mut api: Api = match api::connect(&cli.global) {
         Ok(api) => api,
         Err(e) => {
             output::stderr(&format!("Unable to initialize client: {e}"));

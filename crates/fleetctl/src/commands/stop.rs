@@ -17,7 +17,7 @@ pub async fn run(api: &mut Api, args: &WaitArgs) -> i32 {
     let units = match find_units(api, &args.units).await {
         Ok(u) => u,
         Err(e) => {
-            output::stderr(&e.to_string());
+            output::stderr(&output::go_err(&e));
             return 1;
         }
     };

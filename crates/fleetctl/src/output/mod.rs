@@ -70,3 +70,27 @@ mod tests {
         assert_eq!(red("x", true), "\x1b[1;31mx\x1b[0m");
     }
 }
+
+/// A library error as fleetctl 1.0 prints API errors (its Google API client's wording):
+/// `googleapi: Error 400: <message>`, or for an error without a message
+/// `googleapi: got HTTP response code 500 with body: <fleet's error body>`. Other errors
+/// (transport, timeouts) keep the library's wording.
+///
+/// ```
+/// use fleet::v1 as fleet;
+/// use fleetctl::output::go_err;
+/// let e = fleet::Error::Api { code: 409, message: "unit does not exist and options field empty".into() };
+/// assert_eq!(go_err(&e), "googleapi: Error 409: unit does not exist and options field empty");
+/// let e = fleet::Error::Api { code: 500, message: String::new() };
+/// assert_eq!(go_err(&e),
+///     r#"googleapi: got HTTP response code 500 with body: {"error":{"code":500,"message":""}}"#);
+/// ```
+pub fn go_err(e: &fleet::v1::Error) -> String {
+    match e {
+        fleet::v1::Error::Api { code, message } if message.is_empty() => format!(
+            "googleapi: got HTTP response code {code} with body: {{\"error\":{{\"code\":{code},\"message\":\"\"}}}}"
+        ),
+        fleet::v1::Error::Api { code, message } => format!("googleapi: Error {code}: {message}"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,598 @@
+//! The real fleetctl binary against fleet-testserver: full stdout, stderr and exit code of every
+//! command and flag, compared with snapshots reviewed against what fleetctl 1.0 prints.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+fn server() -> TestServer {
+    TestServer::start().expect("start test server")
+}
+
+macro_rules! snap {
+    ($name:expr, $run:expr) => {
+        insta::assert_snapshot!($name, $run.transcript())
+    };
+}
+
+/// Runs a sequence of commands in one work dir against one server; each step is snapshotted.
+fn steps(endpoint: &str, wd: &Workdir, steps: &[&[&str]]) -> String {
+    let mut all = String::new();
+    for args in steps {
+        let run = fleetctl(endpoint, wd.path(), args);
+        all.push_str(&format!(
+            "$ fleetctl {}\n{}\n",
+            args.join(" "),
+            run.transcript()
+        ));
+    }
+    all
+}
+
+#[test]
+fn list_machines() {
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    snap!(
+        "list_machines",
+        fleetctl(&ep, wd.path(), &["list-machines"])
+    );
+    snap!(
+        "list_machines_full",
+        fleetctl(&ep, wd.path(), &["list-machines", "--full"])
+    );
+    snap!(
+        "list_machines_l_no_legend",
+        fleetctl(&ep, wd.path(), &["list-machines", "-l", "--no-legend"])
+    );
+    snap!(
+        "list_machines_fields",
+        fleetctl(&ep, wd.path(), &["list-machines", "--fields=ip,machine"])
+    );
+    snap!(
+        "list_machines_bad_field",
+        fleetctl(&ep, wd.path(), &["list-machines", "--fields=ip,bogus"])
+    );
+    snap!(
+        "list_machines_empty_fields",
+        fleetctl(&ep, wd.path(), &["list-machines", "--fields="])
+    );
+    snap!(
+        "list_machines_json",
+        fleetctl(&ep, wd.path(), &["list-machines", "-o", "json"])
+    );
+}
+
+#[test]
+fn list_on_empty_cluster() {
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    snap!(
+        "list_units_empty",
+        fleetctl(&ep, wd.path(), &["list-units"])
+    );
+    snap!(
+        "list_unit_files_empty",
+        fleetctl(&ep, wd.path(), &["list-unit-files"])
+    );
+    snap!(
+        "list_units_empty_json",
+        fleetctl(&ep, wd.path(), &["list-units", "-o", "json"])
+    );
+}
+
+#[test]
+fn submit_start_list_stop_unload_destroy() {
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    wd.write("hello.service", HELLO);
+    let transcript = steps(
+        &ep,
+        &wd,
+        &[
+            &["submit", "hello.service"],
+            &["submit", "hello.service"],
+            &["list-unit-files"],
+            &["start", "hello"],
+            &["start", "hello.service"],
+            &["list-units"],
+            &[
+                "list-units",
+                "--full",
+                "--fields=unit,hash,load,active,sub,machine",
+            ],
+            &["list-unit-files", "--full"],
+            &[
+                "list-unit-files",
+                "--fields=unit,desc,global,dstate,state,target",
+                "--no-legend",
+            ],
+            &["stop", "hello"],
+            &["list-units", "--no-legend"],
+            &["stop", "hello"],
+            &["unload", "hello"],
+            &["stop", "hello"],
+            &["unload", "hello"],
+            &["list-unit-files"],
+            &["destroy", "hello"],
+            &["destroy", "hello"],
+            &["list-unit-files"],
+        ],
+    );
+    insta::assert_snapshot!("lifecycle", transcript);
+}
+
+#[test]
+fn templates_and_instances() {
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    wd.write("units/web@.service", WEB_TEMPLATE);
+    let transcript = steps(
+        &ep,
+        &wd,
+        &[
+            // The instance is built from the template file next to it.
+            &["start", "units/web@1.service"],
+            // The template itself can be submitted; instances then come from fleet's copy.
+            &["submit", "units/web@.service"],
+            &["start", "web@2"],
+            &["load", "web@3"],
+            &["list-unit-files"],
+            &["list-units", "--fields=unit,machine,sub"],
+            &["cat", "web@2"],
+            &["cat", "web@.service"],
+            // No template anywhere.
+            &["start", "api@1"],
+            // Not an instance, no file.
+            &["start", "nothing"],
+            &["destroy", "web@1", "web@2.service", "web@3", "web@.service"],
+        ],
+    );
+    insta::assert_snapshot!("templates", transcript);
+}
+
+#[test]
+fn different_contents_are_refused_unless_replace() {
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    wd.write("hello.service", HELLO);
+    let mut transcript = steps(
+        &ep,
+        &wd,
+        &[&["submit", "hello.service"], &["list-unit-files"]],
+    );
+    wd.write(
+        "hello.service",
+        "[Unit]\nDescription=Hello again\n\n[Service]\nExecStart=/bin/sleep 2d\n",
+    );
+    transcript.push_str(&steps(
+        &ep,
+        &wd,
+        &[
+            &["submit", "hello.service"],
+            &["list-unit-files", "--fields=unit,hash,desc"],
+            &["submit", "--replace", "hello.service"],
+            &["list-unit-files", "--fields=unit,hash,desc"],
+            &["submit", "--replace", "hello.service"],
+            &["start", "hello.service"],
+        ],
+    ));
+    wd.write("hello.service", HELLO);
+    transcript.push_str(&steps(
+        &ep,
+        &wd,
+        &[
+            // submit may not replace a launched unit; start may.
+            &["submit", "--replace", "hello.service"],
+            &["start", "--replace", "hello.service"],
+            &["list-unit-files", "--fields=unit,hash,desc,dstate"],
+        ],
+    ));
+    insta::assert_snapshot!("replace", transcript);
+}
+
+#[test]
+fn no_block_and_globals() {
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    wd.write("hello.service", HELLO)
+        .write("everywhere.service", GLOBAL);
+    let transcript = steps(
+        &ep,
+        &wd,
+        &[
+            &["load", "--no-block", "hello.service"],
+            &["start", "--no-block", "hello.service"],
+            &["start", "everywhere.service"],
+            &["list-unit-files"],
+            &["stop", "--no-block", "everywhere", "hello"],
+            &["unload", "everywhere", "hello"],
+            &["destroy", "--no-block", "everywhere", "hello"],
+        ],
+    );
+    insta::assert_snapshot!("no_block_globals", transcript);
+}
+
+#[test]
+fn waiting_gives_up() {
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    wd.write("nowhere.service", NOWHERE);
+    // No machine has role=nothing: the unit is never scheduled.
+    let run = fleetctl(
+        &ep,
+        wd.path(),
+        &["start", "--block-attempts=1", "nowhere.service"],
+    );
+    snap!("start_block_attempts", run);
+    let run = fleetctl(&ep, wd.path(), &["load", "--wait-timeout=0.3", "nowhere"]);
+    snap!("load_wait_timeout", run);
+}
+
+#[test]
+fn waiting_follows_the_agents() {
+    let s = TestServer::builder()
+        .state_delay(Duration::from_millis(300))
+        .start()
+        .expect("server");
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    wd.write("hello.service", HELLO);
+    let transcript = steps(
+        &ep,
+        &wd,
+        &[
+            &["start", "hello.service"],
+            &["list-units"],
+            &["stop", "hello"],
+        ],
+    );
+    insta::assert_snapshot!("slow_agents", transcript);
+}
+
+#[test]
+fn cat() {
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    wd.write("hello.service", HELLO);
+    fleetctl(&ep, wd.path(), &["submit", "hello.service"]);
+    snap!("cat", fleetctl(&ep, wd.path(), &["cat", "hello"]));
+    snap!(
+        "cat_json",
+        fleetctl(&ep, wd.path(), &["cat", "-o", "json", "hello"])
+    );
+    snap!("cat_missing", fleetctl(&ep, wd.path(), &["cat", "missing"]));
+    snap!("cat_two", fleetctl(&ep, wd.path(), &["cat", "a", "b"]));
+    snap!("cat_none", fleetctl(&ep, wd.path(), &["cat"]));
+}
+
+#[test]
+fn json_lists() {
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    wd.write("hello.service", HELLO)
+        .write("everywhere.service", GLOBAL);
+    fleetctl(
+        &ep,
+        wd.path(),
+        &["start", "hello.service", "everywhere.service"],
+    );
+    snap!(
+        "list_units_json",
+        fleetctl(&ep, wd.path(), &["list-units", "-o", "json"])
+    );
+    snap!(
+        "list_unit_files_json",
+        fleetctl(&ep, wd.path(), &["list-unit-files", "--output=json"])
+    );
+}
+
+#[test]
+fn argument_errors() {
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    for (name, args) in [
+        ("submit_none", &["submit"][..]),
+        ("start_none", &["start"][..]),
+        ("stop_none", &["stop"][..]),
+        ("unload_none", &["unload"][..]),
+        ("destroy_none", &["destroy"][..]),
+        ("load_none", &["load"][..]),
+        ("stop_unknown", &["stop", "nothere"][..]),
+        ("unload_unknown", &["unload", "nothere"][..]),
+        ("destroy_unknown", &["destroy", "nothere"][..]),
+        ("submit_missing_file", &["submit", "missing.service"][..]),
+        ("submit_bad_name", &["submit", "bad name.service"][..]),
+        ("submit_sign", &["submit", "--sign", "x.service"][..]),
+        (
+            "list_unit_files_bad_field",
+            &["list-unit-files", "--fields=unit,tmachine,nope"][..],
+        ),
+        (
+            "list_units_bad_field",
+            &["list-units", "--fields=unit,"][..],
+        ),
+        ("unknown_flag", &["list-units", "--bogus"][..]),
+        ("bad_output", &["list-units", "-o", "yaml"][..]),
+    ] {
+        snap!(format!("error_{name}"), fleetctl(&ep, wd.path(), args));
+    }
+}
+
+#[test]
+fn client_setup_errors() {
+    let wd = Workdir::new();
+    let run = |args: &[&str]| fleetctl_env(None, wd.path(), args, &[]);
+    snap!("driver_etcd", run(&["--driver=etcd", "list-units"]));
+    snap!("driver_unknown", run(&["--driver=foo", "list-units"]));
+    snap!("tunnel", run(&["--tunnel", "10.10.10.10", "list-machines"]));
+    snap!(
+        "endpoint_no_scheme",
+        run(&["--endpoint=/var/run/fleet.sock", "list-units"])
+    );
+    snap!(
+        "endpoint_unix_host",
+        run(&["--endpoint=unix://var/run/fleet.sock", "list-units"])
+    );
+    snap!(
+        "endpoint_unreachable",
+        run(&[
+            "--endpoint=unix:///nonexistent/fleet.sock",
+            "list-unit-files"
+        ])
+    );
+    let tunnel_env = fleetctl_env(
+        None,
+        wd.path(),
+        &["list-units"],
+        &[("FLEETCTL_TUNNEL", "core@10.0.0.1:2222")],
+    );
+    snap!("tunnel_env", tunnel_env);
+    for cmd in ["status", "journal", "ssh", "fd-forward"] {
+        snap!(format!("needs_ssh_{cmd}"), run(&[cmd, "hello.service"]));
+    }
+}
+
+#[test]
+fn environment_variables() {
+    let s = server();
+    let wd = Workdir::new();
+    let ep = s.http_endpoint();
+    let with_env = fleetctl_env(
+        None,
+        wd.path(),
+        &["list-machines"],
+        &[("FLEETCTL_ENDPOINT", &ep)],
+    );
+    let with_flag = fleetctl(&ep, wd.path(), &["list-machines"]);
+    assert_eq!(with_env.code, 0, "{}", with_env.stderr);
+    assert_eq!(with_env.stdout, with_flag.stdout);
+    // The flag wins over the variable.
+    let both = fleetctl_env(
+        Some(&ep),
+        wd.path(),
+        &["list-machines"],
+        &[("FLEETCTL_ENDPOINT", "unix:///nonexistent.sock")],
+    );
+    assert_eq!(both.stdout, with_flag.stdout);
+    // An empty variable is ignored, as fleetctl does: the default endpoint is used.
+    let empty = fleetctl_env(
+        None,
+        wd.path(),
+        &["list-machines"],
+        &[("FLEETCTL_ENDPOINT", "")],
+    );
+    assert!(
+        empty.stderr.contains("unix:///var/run/fleet.sock"),
+        "{}",
+        empty.stderr
+    );
+    // A variable for the driver is honoured.
+    let etcd = fleetctl_env(
+        Some(&ep),
+        wd.path(),
+        &["list-machines"],
+        &[("FLEETCTL_DRIVER", "etcd")],
+    );
+    assert_eq!(etcd.code, 1);
+    assert!(etcd.stderr.contains("etcd driver is not supported"));
+    // --request-timeout from the environment must be a number.
+    let bad = fleetctl_env(
+        Some(&ep),
+        wd.path(),
+        &["list-machines"],
+        &[("FLEETCTL_REQUEST_TIMEOUT", "soon")],
+    );
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("invalid number of seconds"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn unix_socket_and_tcp_print_the_same() {
+    let s = server();
+    let wd = Workdir::new();
+    wd.write("hello.service", HELLO)
+        .write("web@.service", WEB_TEMPLATE);
+    let http = s.http_endpoint();
+    let unix = s.unix_endpoint().expect("unix endpoint");
+    let http_unix = s.http_unix_endpoint().expect("http+unix endpoint");
+    let scenario: &[&[&str]] = &[
+        &["list-machines"],
+        &["start", "hello.service", "web@7"],
+        &["list-units"],
+        &["list-unit-files"],
+        &["cat", "web@7"],
+        &["stop", "hello", "web@7"],
+        &["destroy", "hello", "web@7", "web@.service"],
+        &["list-unit-files"],
+    ];
+    let over_tcp = steps(&http, &wd, scenario);
+    let over_unix = steps(&unix, &wd, scenario);
+    let over_http_unix = steps(&http_unix, &wd, scenario);
+    assert_eq!(over_tcp, over_unix);
+    assert_eq!(over_tcp, over_http_unix);
+    insta::assert_snapshot!("same_over_every_transport", over_unix);
+}
+
+#[test]
+fn version_and_help() {
+    let wd = Workdir::new();
+    let run = |args: &[&str]| fleetctl_env(None, wd.path(), args, &[]);
+    let v = run(&["--version"]);
+    snap!("version_flag", v);
+    assert_eq!(run(&["-v"]).stdout, v.stdout);
+    assert_eq!(run(&["version"]).stdout, v.stdout);
+    assert_eq!(run(&["list-units", "--version"]).stdout, v.stdout);
+    for cmd in [
+        "list-machines",
+        "list-units",
+        "list-unit-files",
+        "submit",
+        "load",
+        "start",
+        "stop",
+        "unload",
+        "destroy",
+        "cat",
+        "status",
+        "journal",
+        "ssh",
+        "fd-forward",
+        "version",
+        "help",
+        "completion",
+    ] {
+        let help = run(&[cmd, "--help"]);
+        assert_eq!(help.code, 0, "{cmd}: {}", help.stderr);
+        assert!(
+            help.stdout.contains("Examples:"),
+            "{cmd} --help has no example:\n{}",
+            help.stdout
+        );
+        let via_help = run(&["help", cmd]);
+        assert_eq!(via_help.code, 0, "help {cmd}");
+        assert!(via_help.stdout.contains("Examples:"));
+    }
+    let top = run(&[]);
+    assert_eq!(top.code, 0);
+    assert!(top.stdout.contains("list-unit-files"));
+    let unknown = run(&["help", "nope"]);
+    assert_eq!(unknown.code, 1);
+    assert!(unknown.stderr.contains("Unknown help topic `nope`"));
+}
+
+#[test]
+fn completion_scripts() {
+    let wd = Workdir::new();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef fleetctl"),
+        ("fish", "complete -c fleetctl"),
+    ] {
+        let run = fleetctl_env(None, wd.path(), &["completion", shell], &[]);
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        assert!(run.stdout.contains(marker), "{shell}");
+        assert!(run.stdout.contains("list-unit-files"), "{shell}");
+    }
+    let bad = fleetctl_env(None, wd.path(), &["completion", "tcsh"], &[]);
+    assert_eq!(bad.code, 2);
+}
+
+#[test]
+fn no_color_and_no_spinner_without_terminal() {
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    wd.write("hello.service", HELLO);
+    let run = fleetctl(&ep, wd.path(), &["start", "hello.service"]);
+    assert_eq!(run.code, 0);
+    assert!(!run.stderr.contains('\x1b') && !run.stdout.contains('\x1b'));
+    assert!(!run.stderr.contains('\r'));
+}
+
+#[test]
+fn invalid_units_are_refused_with_the_reason() {
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    wd.write("bad name.service", HELLO)
+        .write("broken.service", "[Service\nExecStart=/bin/true\n")
+        .write(
+            "odd.service",
+            "[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nFoo=bar\n",
+        );
+    let transcript = steps(
+        &ep,
+        &wd,
+        &[
+            &["submit", "bad name.service"],
+            &["submit", "broken.service"],
+            &["submit", "odd.service"],
+            &["list-unit-files", "--fields=unit"],
+        ],
+    );
+    insta::assert_snapshot!("invalid_units", transcript);
+}
+
+#[test]
+fn server_errors() {
+    use fleet_testserver::{Fault, FaultKind};
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    // The client fetches the discovery document first, then the list.
+    s.inject(Fault::new(FaultKind::Status(500)).path("/fleet/v1/machines"));
+    snap!(
+        "list_machines_500",
+        fleetctl(&ep, wd.path(), &["list-machines"])
+    );
+    s.inject(Fault::new(FaultKind::Status(503)).path("/fleet/v1/units"));
+    snap!(
+        "list_unit_files_503",
+        fleetctl(&ep, wd.path(), &["list-unit-files"])
+    );
+    s.inject(Fault::new(FaultKind::Status(500)).path("/fleet/v1/state"));
+    snap!("list_units_500", fleetctl(&ep, wd.path(), &["list-units"]));
+    s.inject(Fault::new(FaultKind::Status(500)).path("/fleet/v1/units"));
+    snap!("cat_500", fleetctl(&ep, wd.path(), &["cat", "hello"]));
+}
+
+#[test]
+fn request_timeout_is_honoured() {
+    use fleet_testserver::{Fault, FaultKind};
+    let s = server();
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    s.inject(Fault::new(FaultKind::Delay(Duration::from_secs(5))).path("/fleet/v1/machines"));
+    let started = std::time::Instant::now();
+    let run = fleetctl(&ep, wd.path(), &["--request-timeout=0.3", "list-machines"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .starts_with("Error retrieving list of active machines from fleet API ("),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+}
