@@ -38,14 +38,49 @@ fn method_table_from_fleets_discovery_document() {
     let d = Discovery::from_slice(discovery_doc().as_bytes()).unwrap();
     let expect = [
         (ApiMethod::UnitsList, Method::GET, "/fleet/v1/units", true),
-        (ApiMethod::UnitsGet, Method::GET, "/fleet/v1/units/{unitName}", true),
-        (ApiMethod::UnitsSet, Method::PUT, "/fleet/v1/units/{unitName}", true),
-        (ApiMethod::UnitsDelete, Method::DELETE, "/fleet/v1/units/{unitName}", true),
-        (ApiMethod::UnitStateList, Method::GET, "/fleet/v1/state", true),
-        (ApiMethod::UnitStateGet, Method::GET, "/fleet/v1/state/{unitName}", true),
-        (ApiMethod::MachinesList, Method::GET, "/fleet/v1/machines", true),
+        (
+            ApiMethod::UnitsGet,
+            Method::GET,
+            "/fleet/v1/units/{unitName}",
+            true,
+        ),
+        (
+            ApiMethod::UnitsSet,
+            Method::PUT,
+            "/fleet/v1/units/{unitName}",
+            true,
+        ),
+        (
+            ApiMethod::UnitsDelete,
+            Method::DELETE,
+            "/fleet/v1/units/{unitName}",
+            true,
+        ),
+        (
+            ApiMethod::UnitStateList,
+            Method::GET,
+            "/fleet/v1/state",
+            true,
+        ),
+        (
+            ApiMethod::UnitStateGet,
+            Method::GET,
+            "/fleet/v1/state/{unitName}",
+            true,
+        ),
+        (
+            ApiMethod::MachinesList,
+            Method::GET,
+            "/fleet/v1/machines",
+            true,
+        ),
         // Not in fleet v1.0.0's document: PATCH on the Machines.List path.
-        (ApiMethod::MachinesPatch, Method::PATCH, "/fleet/v1/machines", false),
+        (
+            ApiMethod::MachinesPatch,
+            Method::PATCH,
+            "/fleet/v1/machines",
+            false,
+        ),
     ];
     for (m, method, path, described) in expect {
         let spec = d.method(m);
@@ -79,7 +114,10 @@ fn the_document_decides_methods_and_paths() {
     assert_eq!(req.uri().path(), "/api/v9/states/a.service/now");
     let req = f.build(&Call::PatchMachines { ops: &[] }).unwrap();
     assert_eq!(req.uri().path(), "/api/v9/machines/metadata");
-    assert!(f.discovery().method(ApiMethod::MachinesPatch).is_described());
+    assert!(f
+        .discovery()
+        .method(ApiMethod::MachinesPatch)
+        .is_described());
 
     // A rootUrl with a path of its own.
     doc["rootUrl"] = "$ENDPOINT/prefix/".into();
@@ -169,8 +207,7 @@ fn create_unit_request_matches_fleets_fixture() {
     assert_eq!(req.headers()["content-type"], "application/json");
     assert_eq!(req.headers()["user-agent"], "fleet-rs/test");
     let sent = body_json(&req);
-    let recorded: Value =
-        serde_json::from_str(fx["request"]["body"].as_str().unwrap()).unwrap();
+    let recorded: Value = serde_json::from_str(fx["request"]["body"].as_str().unwrap()).unwrap();
     assert_eq!(sent, recorded);
 }
 
@@ -202,8 +239,7 @@ fn set_desired_state_request_matches_fleets_fixture() {
         .unwrap();
     assert_eq!(req.method(), Method::PUT);
     assert_eq!(req.uri().path(), fx["request"]["path"]);
-    let recorded: Value =
-        serde_json::from_str(fx["request"]["body"].as_str().unwrap()).unwrap();
+    let recorded: Value = serde_json::from_str(fx["request"]["body"].as_str().unwrap()).unwrap();
     assert_eq!(body_json(&req), recorded);
 }
 
@@ -212,22 +248,36 @@ fn get_and_delete_have_no_body_and_no_content_type() {
     let f = factory();
     for (call, method, path) in [
         (
-            Call::GetUnit { name: "hello.service" },
+            Call::GetUnit {
+                name: "hello.service",
+            },
             Method::GET,
             "/fleet/v1/units/hello.service",
         ),
         (
-            Call::DestroyUnit { name: "east.service" },
+            Call::DestroyUnit {
+                name: "east.service",
+            },
             Method::DELETE,
             "/fleet/v1/units/east.service",
         ),
         (
-            Call::GetUnitState { name: "hello.service" },
+            Call::GetUnitState {
+                name: "hello.service",
+            },
             Method::GET,
             "/fleet/v1/state/hello.service",
         ),
-        (Call::ListUnits { page_token: None }, Method::GET, "/fleet/v1/units"),
-        (Call::ListMachines { page_token: None }, Method::GET, "/fleet/v1/machines"),
+        (
+            Call::ListUnits { page_token: None },
+            Method::GET,
+            "/fleet/v1/units",
+        ),
+        (
+            Call::ListMachines { page_token: None },
+            Method::GET,
+            "/fleet/v1/machines",
+        ),
     ] {
         let req = f.build(&call).unwrap();
         assert_eq!(req.method(), method);
@@ -302,7 +352,13 @@ fn empty_names_are_refused_for_every_call() {
 fn put_names_are_validated_before_anything_is_sent() {
     let f = factory();
     let unit = Unit::from_options(vec![UnitOption::new("Service", "ExecStart", "/bin/true")]);
-    for name in ["hello", "hello.txt", "a b.service", "foo/bar.service", "x%2F.service"] {
+    for name in [
+        "hello",
+        "hello.txt",
+        "a b.service",
+        "foo/bar.service",
+        "x%2F.service",
+    ] {
         for call in [
             Call::CreateUnit { name, unit: &unit },
             Call::SetUnitDesiredState {
@@ -322,7 +378,12 @@ fn put_names_are_validated_before_anything_is_sent() {
         assert!(f.build(&Call::GetUnit { name }).is_ok());
         assert!(f.build(&Call::DestroyUnit { name }).is_ok());
     }
-    for name in ["foo@bar.service", "tmpl@.service", "a:b.service", "foo\\x2dbar.service"] {
+    for name in [
+        "foo@bar.service",
+        "tmpl@.service",
+        "a:b.service",
+        "foo\\x2dbar.service",
+    ] {
         assert!(
             f.build(&Call::SetUnitDesiredState {
                 name,
@@ -447,9 +508,18 @@ fn machine_patch_refuses_ids_and_keys_that_break_the_path() {
 fn unix_and_https_endpoints_shape_the_uri() {
     let d = Discovery::from_slice(discovery_doc().as_bytes()).unwrap();
     for (endpoint, uri) in [
-        ("unix:///var/run/fleet.sock", "http://localhost/fleet/v1/units"),
-        ("http+unix://%2Fvar%2Frun%2Ffleet.sock", "http://localhost/fleet/v1/units"),
-        ("https://fleet.example.com", "https://fleet.example.com:443/fleet/v1/units"),
+        (
+            "unix:///var/run/fleet.sock",
+            "http://localhost/fleet/v1/units",
+        ),
+        (
+            "http+unix://%2Fvar%2Frun%2Ffleet.sock",
+            "http://localhost/fleet/v1/units",
+        ),
+        (
+            "https://fleet.example.com",
+            "https://fleet.example.com:443/fleet/v1/units",
+        ),
         ("http://[::1]:4001", "http://[::1]:4001/fleet/v1/units"),
     ] {
         let f = RequestFactory::new(d.clone(), &Endpoint::parse(endpoint).unwrap(), "ua").unwrap();
@@ -461,7 +531,7 @@ fn unix_and_https_endpoints_shape_the_uri() {
 #[test]
 fn a_user_agent_that_is_not_a_header_value_is_refused() {
     let d = Discovery::from_slice(discovery_doc().as_bytes()).unwrap();
-    let err = RequestFactory::new(d, &Endpoint::parse("http://h").unwrap(), "bad\nagent")
-        .unwrap_err();
+    let err =
+        RequestFactory::new(d, &Endpoint::parse("http://h").unwrap(), "bad\nagent").unwrap_err();
     assert!(matches!(err, fleet::Error::InvalidArgument(_)));
 }

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet::v1 as fleet;
 use fleet::transport::{BoxIo, Connect, ConnectFuture, Direct, Target};
+use fleet::v1 as fleet;
 use futures::{StreamExt, TryStreamExt};
 use rawserver::{units_page, with_discovery, Action, Server};
 
@@ -96,8 +96,16 @@ async fn listing_1000_units_over_10_pages_opens_one_connection() {
     assert_eq!(requests[1].target, "/fleet/v1/units");
     assert_eq!(requests[2].target, "/fleet/v1/units?nextPageToken=p2");
     assert_eq!(requests[10].target, "/fleet/v1/units?nextPageToken=p10");
-    assert_eq!(server.connections(), 1, "the server accepted more than one connection");
-    assert_eq!(opened.load(Ordering::SeqCst), 1, "the connector was asked twice");
+    assert_eq!(
+        server.connections(),
+        1,
+        "the server accepted more than one connection"
+    );
+    assert_eq!(
+        opened.load(Ordering::SeqCst),
+        1,
+        "the connector was asked twice"
+    );
 }
 
 #[tokio::test]
@@ -106,7 +114,11 @@ async fn list_is_lazy_and_fetches_one_page_at_a_time() {
     let client = fleet::Client::new(&server.endpoint()).await.unwrap();
 
     let mut units = client.list_units();
-    assert_eq!(server.requests().len(), 1, "a request was sent before polling");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "a request was sent before polling"
+    );
 
     let first = within(units.next()).await.unwrap().unwrap();
     assert_eq!(first.name(), Some("u0000.service"));
@@ -125,17 +137,12 @@ async fn list_is_lazy_and_fetches_one_page_at_a_time() {
 async fn a_page_error_ends_the_stream_after_the_items_before_it() {
     let server = Server::start(with_discovery(|req| {
         if req.query().is_none() {
-            Action::Respond(
-                200,
-                "application/json",
-                units_page(0, 2, Some("garbage")),
-            )
+            Action::Respond(200, "application/json", units_page(0, 2, Some("garbage")))
         } else {
             Action::Respond(
                 400,
                 "application/json",
-                r#"{"error":{"code":400,"message":"illegal base64 data at input byte 4"}}"#
-                    .into(),
+                r#"{"error":{"code":400,"message":"illegal base64 data at input byte 4"}}"#.into(),
             )
         }
     }))
@@ -273,7 +280,10 @@ async fn an_unreachable_endpoint_is_a_discovery_error_naming_it() {
     let endpoint = format!("http://127.0.0.1:{port}");
     let err = within(fleet::Client::new(&endpoint)).await.unwrap_err();
     match &err {
-        fleet::Error::Discovery { endpoint: e, message } => {
+        fleet::Error::Discovery {
+            endpoint: e,
+            message,
+        } => {
             assert_eq!(e, &endpoint);
             assert!(message.contains("cannot connect"), "{message}");
         }
@@ -329,8 +339,14 @@ async fn discovery_failures_say_why() {
 async fn paths_come_from_the_discovery_document() {
     // A document that mounts the API elsewhere: the client must follow it.
     let doc = rawserver::discovery_body()
-        .replace("\"servicePath\": \"fleet/v1/\"", "\"servicePath\": \"api/fleet/\"")
-        .replace("\"servicePath\":\"fleet/v1/\"", "\"servicePath\":\"api/fleet/\"");
+        .replace(
+            "\"servicePath\": \"fleet/v1/\"",
+            "\"servicePath\": \"api/fleet/\"",
+        )
+        .replace(
+            "\"servicePath\":\"fleet/v1/\"",
+            "\"servicePath\":\"api/fleet/\"",
+        );
     assert!(doc.contains("api/fleet/"), "fixture layout changed");
     let server = Server::start(move |req: &rawserver::Req| match req.path() {
         "/fleet/v1/discovery" => Action::Respond(200, "application/json", doc.clone()),
@@ -339,7 +355,11 @@ async fn paths_come_from_the_discovery_document() {
             "application/json",
             r#"{"desiredState":"launched","name":"hello.service","options":[]}"#.into(),
         ),
-        _ => Action::Respond(404, "application/json", r#"{"error":{"code":404,"message":"wrong path"}}"#.into()),
+        _ => Action::Respond(
+            404,
+            "application/json",
+            r#"{"error":{"code":404,"message":"wrong path"}}"#.into(),
+        ),
     })
     .await;
     let client = fleet::Client::new(&server.endpoint()).await.unwrap();
@@ -358,13 +378,19 @@ async fn statuses_map_to_errors() {
         "/fleet/v1/units/proxy.service" => {
             Action::Respond(502, "text/plain", "bad gateway\n".into())
         }
-        "/fleet/v1/units/moved.service" => {
-            Action::Respond(301, "text/html", "<a href=\"/x\">Moved Permanently</a>.".into())
-        }
+        "/fleet/v1/units/moved.service" => Action::Respond(
+            301,
+            "text/html",
+            "<a href=\"/x\">Moved Permanently</a>.".into(),
+        ),
         "/fleet/v1/units/garbled.service" => {
             Action::Respond(200, "application/json", "{\"name\":".into())
         }
-        _ => Action::Respond(500, "application/json", r#"{"error":{"code":500,"message":""}}"#.into()),
+        _ => Action::Respond(
+            500,
+            "application/json",
+            r#"{"error":{"code":500,"message":""}}"#.into(),
+        ),
     }))
     .await;
     let client = fleet::Client::new(&server.endpoint()).await.unwrap();
@@ -451,7 +477,10 @@ async fn requests_carry_host_user_agent_and_json_content_type() {
 async fn default_user_agent_names_the_crate_version() {
     let server = Server::start(with_discovery(|_| Action::Close)).await;
     let _client = fleet::Client::new(&server.endpoint()).await.unwrap();
-    let ua = server.requests()[0].header("user-agent").unwrap().to_string();
+    let ua = server.requests()[0]
+        .header("user-agent")
+        .unwrap()
+        .to_string();
     assert_eq!(ua, format!("fleet-rs/{}", env!("CARGO_PKG_VERSION")));
 }
 
@@ -474,7 +503,10 @@ async fn unix_socket_endpoints_in_both_forms() {
     let encoded: String =
         percent_encoding::utf8_percent_encode(path_str, percent_encoding::NON_ALPHANUMERIC)
             .to_string();
-    for endpoint in [format!("unix://{path_str}"), format!("http+unix://{encoded}")] {
+    for endpoint in [
+        format!("unix://{path_str}"),
+        format!("http+unix://{encoded}"),
+    ] {
         let client = fleet::Client::new(&endpoint).await.unwrap();
         let machines: Vec<fleet::Machine> =
             within(client.list_machines().try_collect()).await.unwrap();

@@ -36,7 +36,11 @@ async fn waits_until_the_current_state_is_reached() {
         // loaded, loaded, then launched.
         let n = g.fetch_add(1, Ordering::SeqCst);
         let current = if n < 2 { "loaded" } else { "launched" };
-        Action::Respond(200, "application/json", SCHEDULED.replace("CURRENT", current))
+        Action::Respond(
+            200,
+            "application/json",
+            SCHEDULED.replace("CURRENT", current),
+        )
     }))
     .await;
     let client = client(&server).await;
@@ -55,7 +59,11 @@ async fn waits_until_the_current_state_is_reached() {
 #[tokio::test]
 async fn global_units_are_judged_by_their_desired_state() {
     let server = Server::start(with_discovery(|_req| {
-        Action::Respond(200, "application/json", GLOBAL.replace("DESIRED", "launched"))
+        Action::Respond(
+            200,
+            "application/json",
+            GLOBAL.replace("DESIRED", "launched"),
+        )
     }))
     .await;
     let client = client(&server).await;
@@ -83,7 +91,11 @@ async fn global_units_are_judged_by_their_desired_state() {
 #[tokio::test]
 async fn running_out_of_time_is_a_timeout_naming_the_unit_and_state() {
     let server = Server::start(with_discovery(|_req| {
-        Action::Respond(200, "application/json", SCHEDULED.replace("CURRENT", "loaded"))
+        Action::Respond(
+            200,
+            "application/json",
+            SCHEDULED.replace("CURRENT", "loaded"),
+        )
     }))
     .await;
     let client = client(&server).await;

@@ -131,6 +131,44 @@ impl Server {
         }
     }
 
+    /// Serve HTTPS on 127.0.0.1: each accepted connection goes through `acceptor` first.
+    pub async fn start_tls<H>(acceptor: tokio_rustls::TlsAcceptor, handler: H) -> Server
+    where
+        H: Fn(&Req) -> Action + Send + Sync + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let handler = Arc::new(handler);
+        let (c, r) = (connections.clone(), requests.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                c.fetch_add(1, Ordering::SeqCst);
+                let (acceptor, handler, r) = (acceptor.clone(), handler.clone(), r.clone());
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(stream).await {
+                        serve_conn(tls, handler, r).await;
+                    }
+                });
+            }
+        });
+        Server {
+            addr,
+            socket: None,
+            connections,
+            requests,
+            task,
+        }
+    }
+
+    pub fn https_endpoint(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
