@@ -76,8 +76,29 @@ impl AgentView<'_> {
     }
 }
 
-/// One engine pass over the registry.
+/// Run engine passes until the schedule stops changing (fleet's engine runs periodically; here
+/// the passes run back to back, at most a few times, so a `Replaces` eviction lands at once).
 pub(crate) fn reconcile(reg: &mut Registry) {
+    for _ in 0..8 {
+        let before: Vec<Option<String>> = reg
+            .units
+            .values()
+            .map(|u| u.target_machine.clone())
+            .collect();
+        reconcile_once(reg);
+        let after: Vec<Option<String>> = reg
+            .units
+            .values()
+            .map(|u| u.target_machine.clone())
+            .collect();
+        if before == after {
+            return;
+        }
+    }
+}
+
+/// One engine pass over the registry.
+fn reconcile_once(reg: &mut Registry) {
     // Pass 1: check scheduled jobs.
     let names: Vec<String> = reg.jobs().map(|u| u.name.clone()).collect();
     for name in &names {

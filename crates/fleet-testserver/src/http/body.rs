@@ -1,5 +1,6 @@
 //! Response bodies: with a length (small), chunked (large, as Go sends them), or faulty.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -29,8 +30,9 @@ pub(crate) enum RespBody {
     Sized(Option<Bytes>),
     /// Sent chunked (no length known up front).
     Chunked(Option<Bytes>),
-    /// Sends these bytes, then fails, so the connection is closed mid-body.
-    Truncated(Option<Bytes>),
+    /// Sends these bytes, then (after a moment, so they are flushed) fails, so the connection is
+    /// closed mid-body.
+    Truncated(Option<Bytes>, Option<Pin<Box<tokio::time::Sleep>>>),
 }
 
 impl RespBody {
@@ -54,7 +56,7 @@ impl Body for RespBody {
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Broken>>> {
         let this = self.get_mut();
         match this {
@@ -63,10 +65,21 @@ impl Body for RespBody {
                     .filter(|b| !b.is_empty())
                     .map(|b| Ok(Frame::data(b))),
             ),
-            RespBody::Truncated(b) => match b.take() {
-                Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
-                None => Poll::Ready(Some(Err(Broken))),
-            },
+            RespBody::Truncated(b, pause) => {
+                if let Some(b) = b.take() {
+                    *pause = Some(Box::pin(tokio::time::sleep(
+                        std::time::Duration::from_millis(50),
+                    )));
+                    return Poll::Ready(Some(Ok(Frame::data(b))));
+                }
+                match pause {
+                    Some(p) => match p.as_mut().poll(cx) {
+                        Poll::Ready(()) => Poll::Ready(Some(Err(Broken))),
+                        Poll::Pending => Poll::Pending,
+                    },
+                    None => Poll::Ready(Some(Err(Broken))),
+                }
+            }
         }
     }
 
@@ -74,7 +87,7 @@ impl Body for RespBody {
         match self {
             RespBody::Sized(b) => b.as_ref().is_none_or(|b| b.is_empty()),
             RespBody::Chunked(b) => b.is_none(),
-            RespBody::Truncated(_) => false,
+            RespBody::Truncated(..) => false,
         }
     }
 

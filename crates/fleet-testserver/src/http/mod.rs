@@ -109,7 +109,7 @@ async fn truncate(resp: Response<RespBody>) -> Response<RespBody> {
         http::header::CONTENT_LENGTH,
         HeaderValue::from(full.len().max(1)),
     );
-    Response::from_parts(parts, RespBody::Truncated(Some(half)))
+    Response::from_parts(parts, RespBody::Truncated(Some(half), None))
 }
 
 async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Reply {
