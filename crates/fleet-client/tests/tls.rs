@@ -105,22 +105,17 @@ async fn client_certificate_is_presented_when_the_server_asks_for_one() {
         .unwrap();
     assert_eq!(machine_count(&client).await, 3);
 
-    // Without a certificate the server refuses the handshake.
+    // Without a certificate the server refuses the handshake. Under TLS 1.3 the refusal is an
+    // alert that arrives with the first response, so it may surface as a discovery failure;
+    // either way the message says it was the certificate.
     let err = fleet::Client::builder(&server.https_endpoint())
         .ca_file(&ca_file)
         .build()
         .await
         .err()
         .expect("no client certificate");
-    assert!(
-        matches!(
-            err,
-            fleet::Error::Tls { .. } | fleet::Error::Transport { .. }
-        ),
-        "{err:?}"
-    );
-    let text = err.to_string().to_lowercase();
-    assert!(text.contains("certificate"), "{text}");
+    let text = err.to_string();
+    assert!(text.contains("CertificateRequired"), "{err:?}");
 
     // A certificate from another CA is refused too.
     let stranger = Ca::new("someone else");
@@ -135,10 +130,8 @@ async fn client_certificate_is_presented_when_the_server_asks_for_one() {
         .await
         .err()
         .expect("untrusted client certificate");
-    assert!(
-        err.to_string().to_lowercase().contains("certificate"),
-        "{err}"
-    );
+    // The server's alert names the reason: it does not know the client certificate's CA.
+    assert!(err.to_string().contains("UnknownCA"), "{err}");
 }
 
 #[tokio::test]
