@@ -687,10 +687,6 @@ async fn truncated_or_invalid_bodies_are_unexpected_responses() {
 }
 
 #[tokio::test]
-#[ignore = "fleet-testserver's FaultKind::TruncatedBody sends no bytes at all (0 bytes on a raw \
-            socket: the connection is dropped before the headers are flushed), so the client \
-            rightly reports NoResponse; the replay test truncated_body_is_not_no_response covers \
-            the client side"]
 async fn truncated_body_is_an_unexpected_response_or_transport_error() {
     let server = server();
     let client = client(&server, Via::Tcp).await;
