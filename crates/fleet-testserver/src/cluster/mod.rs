@@ -80,13 +80,34 @@ impl Cluster {
         self.reg.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Change the registry, then let the engine and the agents react.
+    /// Change the registry, then let the engine and the agents react (everywhere).
     pub(crate) fn mutate<T>(self: &Arc<Self>, f: impl FnOnce(&mut Registry) -> T) -> T {
+        self.mutate_scoped(None, f)
+    }
+
+    /// Change the registry; when only the named units changed and no unit depends on another,
+    /// the engine and agents look at those units alone (a full pass otherwise).
+    pub(crate) fn mutate_scoped<T>(
+        self: &Arc<Self>,
+        units: Option<&[String]>,
+        f: impl FnOnce(&mut Registry) -> T,
+    ) -> T {
         let (out, publications) = {
             let mut reg = self.write();
+            let related_before = reg.has_relations();
             let out = f(&mut reg);
-            scheduler::reconcile(&mut reg);
-            let publications = reg.reconcile_agents();
+            let publications = match units {
+                Some(names) if !related_before && !reg.has_relations() => {
+                    for name in names {
+                        scheduler::reconcile_unit(&mut reg, name);
+                    }
+                    reg.reconcile_agents_for(names)
+                }
+                _ => {
+                    scheduler::reconcile(&mut reg);
+                    reg.reconcile_agents()
+                }
+            };
             if self.state_delay.is_zero() {
                 for p in publications {
                     reg.publish(p);
@@ -139,15 +160,16 @@ impl Cluster {
         let record = UnitRecord {
             name: name.to_string(),
             hash: unit_info::hash(&options),
-            req: Requirements::of(name, &options),
+            req: Arc::new(Requirements::of(name, &options)),
             template: unit_info::is_template(name),
             options,
             target_state: target_state.to_string(),
             target_machine: None,
             heartbeat: None,
         };
-        self.mutate(|reg| {
-            let old = reg.units.insert(name.to_string(), record);
+        let names = [name.to_string()];
+        self.mutate_scoped(Some(&names), |reg| {
+            let old = reg.insert_unit(record);
             // The schedule survives a replace (fleet keeps the job's target key).
             if let (Some(old), Some(new)) = (old, reg.units.get_mut(name)) {
                 new.target_machine = old.target_machine;
@@ -158,7 +180,8 @@ impl Cluster {
 
     /// fleet's `SetUnitTargetState`: stores the value unchecked.
     pub(crate) fn set_target_state(self: &Arc<Self>, name: &str, state: &str) {
-        self.mutate(|reg| {
+        let names = [name.to_string()];
+        self.mutate_scoped(Some(&names), |reg| {
             if let Some(u) = reg.units.get_mut(name) {
                 u.target_state = state.to_string();
             }
@@ -166,7 +189,8 @@ impl Cluster {
     }
 
     pub(crate) fn destroy_unit(self: &Arc<Self>, name: &str) -> bool {
-        self.mutate(|reg| reg.units.remove(name).is_some())
+        let names = [name.to_string()];
+        self.mutate_scoped(Some(&names), |reg| reg.remove_unit(name).is_some())
     }
 
     pub(crate) fn add_machine(self: &Arc<Self>, m: Machine) {

@@ -22,7 +22,7 @@ pub(crate) struct UnitRecord {
     /// The machine whose agent launched it (fleet's `job-state` heartbeat key).
     pub(crate) heartbeat: Option<String>,
     /// Its `[X-Fleet]` requirements.
-    pub(crate) req: Requirements,
+    pub(crate) req: std::sync::Arc<Requirements>,
     /// A template (`name@.service`): never scheduled.
     pub(crate) template: bool,
 }
@@ -99,6 +99,8 @@ pub(crate) struct Registry {
     /// (unit, machine) -> published state; sorted like fleet's `MUSKeys`.
     pub(crate) states: BTreeMap<(String, String), PublishedState>,
     next_generation: u64,
+    /// How many units have `Global`, `MachineOf`, `Conflicts` or `Replaces`.
+    related_units: usize,
 }
 
 impl Registry {
@@ -190,64 +192,119 @@ impl Registry {
                 .get(&machine)
                 .map(|a| a.keys().cloned().collect())
                 .unwrap_or_default();
-            for name in current.iter().filter(|n| !desired.contains(*n)) {
+            for name in current.iter().filter(|n| desired.binary_search(n).is_err()) {
                 self.unload(&machine, name);
             }
             for name in desired {
-                let Some(unit) = self.units.get(&name) else {
-                    continue;
-                };
-                let want_launched = unit.target_state == "launched";
-                let want_loaded = unit.target_state != "inactive";
-                let hash = unit.hash.clone();
-                let have = self
-                    .agents
-                    .get(&machine)
-                    .and_then(|a| a.get(&name))
-                    .cloned();
-                if !want_loaded {
-                    if have.is_some() {
-                        self.unload(&machine, &name);
-                    }
-                    continue;
-                }
-                let next = match &have {
-                    None => Some((want_launched, want_launched)),
-                    // A replaced unit is reloaded under its new hash (and started again if it
-                    // should run), but, as captured from fleet v1.0.0, its launch heartbeat is
-                    // not renewed: currentState stays `loaded` until the desired state changes.
-                    Some(h) if h.hash != hash => Some((want_launched, false)),
-                    Some(h) if h.launched != want_launched => Some((want_launched, want_launched)),
-                    Some(_) => None,
-                };
-                let Some((launched, heartbeat)) = next else {
-                    continue;
-                };
-                let generation = self.bump();
-                self.agents.entry(machine.clone()).or_default().insert(
-                    name.clone(),
-                    AgentUnit {
-                        hash: hash.clone(),
-                        launched,
-                        generation,
-                    },
-                );
-                if let Some(u) = self.units.get_mut(&name) {
-                    if heartbeat {
-                        u.heartbeat = Some(machine.clone());
-                    } else if u.heartbeat.as_deref() == Some(machine.as_str()) {
-                        u.heartbeat = None;
-                    }
-                }
-                out.push(Publication {
-                    machine: machine.clone(),
-                    name: name.clone(),
-                    generation,
-                    state: PublishedState::of(&hash, launched),
-                });
+                self.agent_task(&machine, &name, &mut out);
             }
         }
         out
+    }
+
+    /// The agents' reconcilers for these units only: valid when no unit in the registry has
+    /// `Global`, `MachineOf`, `Conflicts` or `Replaces` (so no unit's placement depends on
+    /// another's), which [`Registry::has_relations`] tells.
+    pub(crate) fn reconcile_agents_for(&mut self, names: &[String]) -> Vec<Publication> {
+        let mut out = Vec::new();
+        let machines: Vec<String> = self.machines.keys().cloned().collect();
+        for name in names {
+            let target = self
+                .units
+                .get(name)
+                .filter(|u| u.valid())
+                .and_then(|u| u.target_machine.clone());
+            for machine in &machines {
+                if target.as_deref() == Some(machine.as_str()) {
+                    self.agent_task(machine, name, &mut out);
+                } else if self
+                    .agents
+                    .get(machine)
+                    .is_some_and(|a| a.contains_key(name))
+                {
+                    self.unload(machine, name);
+                }
+            }
+        }
+        out
+    }
+
+    /// fleet's `calculateTasksForUnit` for a unit the machine should run.
+    fn agent_task(&mut self, machine: &str, name: &str, out: &mut Vec<Publication>) {
+        let Some(unit) = self.units.get(name) else {
+            return;
+        };
+        let want_launched = unit.target_state == "launched";
+        let want_loaded = unit.target_state != "inactive";
+        let have = self.agents.get(machine).and_then(|a| a.get(name));
+        if !want_loaded {
+            if have.is_some() {
+                self.unload(machine, name);
+            }
+            return;
+        }
+        let next = match have {
+            None => Some((want_launched, want_launched)),
+            // A replaced unit is reloaded under its new hash (and started again if it should
+            // run), but, as captured from fleet v1.0.0, its launch heartbeat is not renewed:
+            // currentState stays `loaded` until the desired state changes.
+            Some(h) if h.hash != unit.hash => Some((want_launched, false)),
+            Some(h) if h.launched != want_launched => Some((want_launched, want_launched)),
+            Some(_) => None,
+        };
+        let Some((launched, heartbeat)) = next else {
+            return;
+        };
+        let hash = unit.hash.clone();
+        let generation = self.bump();
+        self.agents.entry(machine.to_string()).or_default().insert(
+            name.to_string(),
+            AgentUnit {
+                hash: hash.clone(),
+                launched,
+                generation,
+            },
+        );
+        if let Some(u) = self.units.get_mut(name) {
+            if heartbeat {
+                u.heartbeat = Some(machine.to_string());
+            } else if u.heartbeat.as_deref() == Some(machine) {
+                u.heartbeat = None;
+            }
+        }
+        out.push(Publication {
+            machine: machine.to_string(),
+            name: name.to_string(),
+            generation,
+            state: PublishedState::of(&hash, launched),
+        });
+    }
+
+    /// Some unit's placement depends on other units (`Global`, `MachineOf`, `Conflicts`,
+    /// `Replaces`): changes then need a full engine pass.
+    pub(crate) fn has_relations(&self) -> bool {
+        self.related_units > 0
+    }
+
+    /// Insert or replace a unit, keeping the count of related units.
+    pub(crate) fn insert_unit(&mut self, unit: UnitRecord) -> Option<UnitRecord> {
+        if unit.req.is_related() {
+            self.related_units += 1;
+        }
+        let old = self.units.insert(unit.name.clone(), unit);
+        if old.as_ref().is_some_and(|o| o.req.is_related()) {
+            self.related_units -= 1;
+        }
+        old
+    }
+
+    /// Remove a unit, keeping the count of related units.
+    pub(crate) fn remove_unit(&mut self, name: &str) -> Option<UnitRecord> {
+        let old = self.units.remove(name);
+        if old.as_ref().is_some_and(|o| o.req.is_related()) {
+            self.related_units -= 1;
+        }
+        old
     }
 
     fn unload(&mut self, machine: &str, name: &str) {

@@ -13,16 +13,20 @@
 //! machine can take stays unscheduled, as in fleet.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::registry::Registry;
 use super::unit_info::{glob_matches, Requirements};
 
 /// What one machine runs, as the engine sees it.
-struct AgentView<'a> {
-    id: &'a str,
+struct AgentView {
+    id: String,
     metadata: BTreeMap<String, String>,
-    /// name -> requirements of the units on it (scheduled jobs and matching global units).
-    units: BTreeMap<String, &'a Requirements>,
+    /// The units on it (scheduled jobs and matching global units).
+    units: BTreeSet<String>,
+    /// Those of them with `Conflicts` or `Replaces` (the only ones that can object to a
+    /// newcomer), so checking a unit does not walk every unit of the machine.
+    special: Vec<(String, Arc<Requirements>)>,
 }
 
 enum Able {
@@ -32,18 +36,33 @@ enum Able {
     Replace(String),
 }
 
-impl AgentView<'_> {
+impl AgentView {
+    fn add(&mut self, name: &str, req: &Arc<Requirements>) {
+        if self.units.insert(name.to_string())
+            && (!req.conflicts.is_empty() || !req.replaces.is_empty())
+        {
+            self.special.push((name.to_string(), Arc::clone(req)));
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        if self.units.remove(name) {
+            self.special.retain(|(n, _)| n != name);
+        }
+    }
+
+    /// fleet's `AgentState.AbleToRun`.
     fn able_to_run(&self, name: &str, req: &Requirements) -> Able {
         if let Some(target) = &req.machine_id {
-            let short = self.id.get(..8).unwrap_or(self.id);
-            if target != self.id && target != short {
+            let short = self.id.get(..8).unwrap_or(&self.id);
+            if *target != self.id && target != short {
                 return Able::No;
             }
         }
         if !req.metadata_matches(&self.metadata) {
             return Able::No;
         }
-        if req.peers.iter().any(|p| !self.units.contains_key(p)) {
+        if req.peers.iter().any(|p| !self.units.contains(p)) {
             return Able::No;
         }
         if self.has_conflict(name, req) {
@@ -56,129 +75,191 @@ impl AgentView<'_> {
     }
 
     fn has_conflict(&self, name: &str, req: &Requirements) -> bool {
-        self.units.iter().any(|(other, oreq)| {
-            other != name
-                && (oreq.conflicts.iter().any(|c| glob_matches(c, name))
-                    || req.conflicts.iter().any(|c| glob_matches(c, other)))
+        self.special.iter().any(|(other, oreq)| {
+            other != name && oreq.conflicts.iter().any(|c| glob_matches(c, name))
+        }) || req.conflicts.iter().any(|c| {
+            self.units
+                .iter()
+                .any(|other| other != name && glob_matches(c, other))
         })
     }
 
     /// fleet's `hasReplace`: exactly one side names the other.
     fn replaced_unit(&self, name: &str, req: &Requirements) -> Option<String> {
-        self.units.iter().find_map(|(other, oreq)| {
+        let theirs = |other: &str| {
+            self.special
+                .iter()
+                .find(|(n, _)| n == other)
+                .is_some_and(|(_, oreq)| oreq.replaces.iter().any(|r| glob_matches(r, name)))
+        };
+        let check = |other: &String| {
             if other == name {
                 return None;
             }
             let mine = req.replaces.iter().any(|r| glob_matches(r, other));
-            let theirs = oreq.replaces.iter().any(|r| glob_matches(r, name));
-            (mine != theirs).then(|| other.clone())
-        })
+            (mine != theirs(other)).then(|| other.clone())
+        };
+        if req.replaces.is_empty() {
+            self.special.iter().find_map(|(other, _)| check(other))
+        } else {
+            self.units.iter().find_map(check)
+        }
     }
+}
+
+/// Indices of the agents in the scheduler's order: fewest units first, then by machine id.
+fn sorted(agents: &[AgentView]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..agents.len()).collect();
+    idx.sort_by(|a, b| {
+        let (a, b) = (&agents[*a], &agents[*b]);
+        (a.units.len(), &a.id).cmp(&(b.units.len(), &b.id))
+    });
+    idx
 }
 
 /// Run engine passes until the schedule stops changing (fleet's engine runs periodically; here
 /// the passes run back to back, at most a few times, so a `Replaces` eviction lands at once).
 pub(crate) fn reconcile(reg: &mut Registry) {
     for _ in 0..8 {
-        let before: Vec<Option<String>> = reg
-            .units
-            .values()
-            .map(|u| u.target_machine.clone())
-            .collect();
-        reconcile_once(reg);
-        let after: Vec<Option<String>> = reg
-            .units
-            .values()
-            .map(|u| u.target_machine.clone())
-            .collect();
-        if before == after {
+        if !reconcile_once(reg) {
             return;
         }
     }
 }
 
-/// One engine pass over the registry.
-fn reconcile_once(reg: &mut Registry) {
-    // Pass 1: check scheduled jobs.
+/// One engine pass over the registry; `true` if the schedule changed.
+fn reconcile_once(reg: &mut Registry) -> bool {
+    let mut agents = agent_views(reg);
+    let mut changed = false;
     let names: Vec<String> = reg.jobs().map(|u| u.name.clone()).collect();
+    // Pass 1: check scheduled jobs.
     for name in &names {
-        let Some((machine, inactive)) = reg
-            .units
-            .get(name)
-            .and_then(|u| Some((u.target_machine.clone()?, u.is_inactive())))
-        else {
+        let Some(unit) = reg.units.get(name) else {
             continue;
         };
-        if inactive || !reg.machines.contains_key(&machine) {
-            reg.unschedule(name);
+        let Some(machine) = unit.target_machine.clone() else {
             continue;
-        }
-        let decision = {
-            let agents = agent_views(reg);
-            let Some(unit) = reg.units.get(name) else {
-                continue;
-            };
-            match agents.iter().find(|a| a.id == machine) {
-                Some(agent) => match agent.able_to_run(name, &unit.req) {
-                    Able::Yes => None,
-                    Able::No => Some(None),
-                    Able::Replace(replaced) => {
-                        // DecideReschedule: the first other machine, sorted by load and id.
-                        let target = agents
-                            .iter()
-                            .find(|a| a.id != machine)
-                            .map(|a| a.id.to_string());
-                        Some(Some((replaced, target)))
-                    }
-                },
-                None => Some(None),
-            }
         };
-        match decision {
-            None => {}
-            Some(None) => reg.unschedule(name),
-            Some(Some((replaced, target))) => {
-                reg.unschedule(&replaced);
-                if let Some(target) = target {
-                    reg.schedule(&replaced, &target);
+        let req = Arc::clone(&unit.req);
+        let pos = agents.iter().position(|a| a.id == machine);
+        let able = match pos.and_then(|p| agents.get(p)) {
+            _ if unit.is_inactive() => Able::No,
+            None => Able::No,
+            Some(agent) => agent.able_to_run(name, &req),
+        };
+        match able {
+            Able::Yes => {}
+            Able::No => {
+                reg.unschedule(name);
+                if let Some(a) = pos.and_then(|p| agents.get_mut(p)) {
+                    a.remove(name);
                 }
+                changed = true;
+            }
+            Able::Replace(replaced) => {
+                // DecideReschedule: the first other machine in the scheduler's order.
+                let target = sorted(&agents)
+                    .into_iter()
+                    .find(|i| agents.get(*i).is_some_and(|a| a.id != machine));
+                reg.unschedule(&replaced);
+                if let Some(a) = pos.and_then(|p| agents.get_mut(p)) {
+                    a.remove(&replaced);
+                }
+                if let Some(t) = target {
+                    if let Some(a) = agents.get_mut(t) {
+                        reg.schedule(&replaced, &a.id);
+                        if let Some(r) = reg.units.get(&replaced).map(|u| Arc::clone(&u.req)) {
+                            a.add(&replaced, &r);
+                        }
+                    }
+                }
+                changed = true;
             }
         }
     }
     // Pass 2: schedule what is unscheduled.
     for name in &names {
-        let wants = reg
-            .units
-            .get(name)
-            .is_some_and(|u| u.target_machine.is_none() && !u.is_inactive());
-        if !wants {
+        let Some(unit) = reg.units.get(name) else {
+            continue;
+        };
+        if unit.target_machine.is_some() || unit.is_inactive() {
             continue;
         }
-        let target = {
-            let agents = agent_views(reg);
-            let Some(unit) = reg.units.get(name) else {
-                continue;
-            };
+        let req = Arc::clone(&unit.req);
+        let target = sorted(&agents).into_iter().find(|i| {
             agents
-                .iter()
-                .find(|a| !matches!(a.able_to_run(name, &unit.req), Able::No))
-                .map(|a| a.id.to_string())
-        };
-        if let Some(target) = target {
-            reg.schedule(name, &target);
+                .get(*i)
+                .is_some_and(|a| !matches!(a.able_to_run(name, &req), Able::No))
+        });
+        if let Some(a) = target.and_then(|t| agents.get_mut(t)) {
+            reg.schedule(name, &a.id);
+            a.add(name, &req);
+            changed = true;
         }
+    }
+    changed
+}
+
+/// The engine for one unit whose placement depends on no other unit (and no other unit's on
+/// it): keep, drop or find its machine. Loads are counted without building the agents' views.
+pub(crate) fn reconcile_unit(reg: &mut Registry, name: &str) {
+    let Some(unit) = reg.units.get(name) else {
+        return;
+    };
+    if !unit.valid() || unit.template || unit.req.global {
+        return;
+    }
+    let able = |reg: &Registry, machine: &str, req: &Requirements| {
+        if let Some(target) = &req.machine_id {
+            let short = machine.get(..8).unwrap_or(machine);
+            if target != machine && target != short {
+                return false;
+            }
+        }
+        req.metadata_matches(&reg.machine_metadata(machine))
+    };
+    let req = Arc::clone(&unit.req);
+    if let Some(m) = unit.target_machine.clone() {
+        if unit.is_inactive() || !reg.machines.contains_key(&m) || !able(reg, &m, &req) {
+            reg.unschedule(name);
+        } else {
+            return;
+        }
+    }
+    if reg.units.get(name).is_none_or(|u| u.is_inactive()) {
+        return;
+    }
+    let mut load: BTreeMap<&str, usize> = reg.machines.keys().map(|m| (m.as_str(), 0)).collect();
+    for u in reg.jobs() {
+        if let Some(m) = u.target_machine.as_deref() {
+            if !u.is_inactive() {
+                if let Some(n) = load.get_mut(m) {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    let mut order: Vec<(usize, &str)> = load.into_iter().map(|(m, n)| (n, m)).collect();
+    order.sort();
+    let target = order
+        .into_iter()
+        .find(|(_, m)| able(reg, m, &req))
+        .map(|(_, m)| m.to_string());
+    if let Some(t) = target {
+        reg.schedule(name, &t);
     }
 }
 
-/// The machines, each with its units, sorted the way fleet's scheduler sorts them.
-fn agent_views(reg: &Registry) -> Vec<AgentView<'_>> {
-    let mut agents: Vec<AgentView<'_>> = reg
+/// The machines, each with its units.
+fn agent_views(reg: &Registry) -> Vec<AgentView> {
+    let mut agents: Vec<AgentView> = reg
         .machines
         .keys()
         .map(|id| AgentView {
-            id,
+            id: id.clone(),
             metadata: reg.machine_metadata(id),
-            units: BTreeMap::new(),
+            units: BTreeSet::new(),
+            special: Vec::new(),
         })
         .collect();
     for unit in reg.jobs() {
@@ -186,27 +267,27 @@ fn agent_views(reg: &Registry) -> Vec<AgentView<'_>> {
             continue;
         }
         if let Some(m) = &unit.target_machine {
-            if let Some(agent) = agents.iter_mut().find(|a| a.id == m) {
-                agent.units.insert(unit.name.clone(), &unit.req);
+            if let Some(agent) = agents.iter_mut().find(|a| a.id == *m) {
+                agent.add(&unit.name, &unit.req);
             }
         }
     }
     for unit in reg.valid_units().filter(|u| u.req.global) {
         for agent in agents.iter_mut() {
             if unit.req.metadata_matches(&agent.metadata) {
-                agent.units.insert(unit.name.clone(), &unit.req);
+                agent.add(&unit.name, &unit.req);
             }
         }
     }
-    agents.sort_by(|a, b| (a.units.len(), a.id).cmp(&(b.units.len(), b.id)));
     agents
 }
 
 /// The units an agent should run (fleet's `desiredAgentState`): matching global units and the
 /// units scheduled to it, minus conflicts, in name order.
-pub(crate) fn desired_on(reg: &Registry, machine: &str) -> BTreeSet<String> {
+pub(crate) fn desired_on(reg: &Registry, machine: &str) -> Vec<String> {
     let metadata = reg.machine_metadata(machine);
-    let mut chosen: BTreeMap<String, &Requirements> = BTreeMap::new();
+    let mut chosen: Vec<String> = Vec::new();
+    let mut with_conflicts: Vec<(&str, &Requirements)> = Vec::new();
     for unit in reg.valid_units() {
         if unit.req.global {
             if !unit.req.metadata_matches(&metadata) {
@@ -215,14 +296,21 @@ pub(crate) fn desired_on(reg: &Registry, machine: &str) -> BTreeSet<String> {
         } else if unit.target_machine.as_deref() != Some(machine) {
             continue;
         }
-        let conflict = chosen.iter().any(|(other, oreq)| {
-            oreq.conflicts.iter().any(|c| glob_matches(c, &unit.name))
-                || unit.req.conflicts.iter().any(|c| glob_matches(c, other))
-        });
+        let conflict = with_conflicts
+            .iter()
+            .any(|(_, oreq)| oreq.conflicts.iter().any(|c| glob_matches(c, &unit.name)))
+            || unit
+                .req
+                .conflicts
+                .iter()
+                .any(|c| chosen.iter().any(|other| glob_matches(c, other)));
         if conflict {
             continue;
         }
-        chosen.insert(unit.name.clone(), &unit.req);
+        if !unit.req.conflicts.is_empty() {
+            with_conflicts.push((&unit.name, &unit.req));
+        }
+        chosen.push(unit.name.clone());
     }
-    chosen.into_keys().collect()
+    chosen
 }

@@ -66,6 +66,14 @@ impl Requirements {
         }
     }
 
+    /// Its placement depends on other units: `Global`, `MachineOf`, `Conflicts` or `Replaces`.
+    pub(crate) fn is_related(&self) -> bool {
+        self.global
+            || !self.peers.is_empty()
+            || !self.conflicts.is_empty()
+            || !self.replaces.is_empty()
+    }
+
     /// The machine's metadata satisfies `MachineMetadata`.
     pub(crate) fn metadata_matches(&self, metadata: &BTreeMap<String, String>) -> bool {
         self.xfleet.matches_metadata(metadata)
