@@ -75,5 +75,59 @@ fn bench_version(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_version);
+/// A test server holding 1,000 units (a quarter of them scheduled), as `list-unit-files` sees
+/// a busy cluster.
+fn server_with_units(n: usize) -> fleet_testserver::TestServer {
+    use fleet::v1::UnitOption;
+    let server = fleet_testserver::TestServer::start().expect("start test server");
+    for i in 0..n {
+        let options = vec![
+            UnitOption::new("Unit", "Description", format!("Unit number {i}")),
+            UnitOption::new("Service", "ExecStart", format!("/usr/bin/sleep {i}")),
+        ];
+        let state = if i % 4 == 0 { "launched" } else { "inactive" };
+        server.put_unit_raw(&format!("unit-{i:04}.service"), options, state);
+    }
+    assert!(
+        server.wait_settled(Duration::from_secs(30)),
+        "cluster did not settle"
+    );
+    server
+}
+
+fn bench_list_unit_files(c: &mut Criterion) {
+    let server = server_with_units(1000);
+    let endpoint = format!("--endpoint={}", server.http_endpoint());
+    let unix = format!(
+        "--endpoint={}",
+        server.unix_endpoint().expect("unix endpoint")
+    );
+    // Sanity: the listing has a legend and 1,000 rows.
+    let out = fleetctl()
+        .args([endpoint.as_str(), "list-unit-files"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1001);
+
+    cpu_per_run("fleetctl list-unit-files (1,000 units, TCP)", 50, || {
+        run_ok(fleetctl().args([endpoint.as_str(), "list-unit-files"]))
+    });
+    cpu_per_run(
+        "fleetctl list-unit-files (1,000 units, unix socket)",
+        50,
+        || run_ok(fleetctl().args([unix.as_str(), "list-unit-files"])),
+    );
+    let mut group = c.benchmark_group("list-unit-files 1000 units");
+    group.sample_size(30);
+    group.bench_function("tcp", |b| {
+        b.iter(|| run_ok(fleetctl().args([endpoint.as_str(), "list-unit-files"])))
+    });
+    group.bench_function("unix", |b| {
+        b.iter(|| run_ok(fleetctl().args([unix.as_str(), "list-unit-files"])))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_version, bench_list_unit_files);
 criterion_main!(benches);

@@ -77,17 +77,14 @@ fn is_local_unit_different(
     unit_name: &str,
     replace: bool,
 ) -> Result<bool, String> {
-    match matches_local_file(file, unit) {
-        Ok(same) => {
-            if !same && !replace {
-                output::stderr(&format!(
-                    "WARNING: Unit {unit_name} in registry differs from local unit file {file}. \
-                     Add --replace to override."
-                ));
-            }
-            return Ok(!same);
+    if let Ok(same) = matches_local_file(file, unit) {
+        if !same && !replace {
+            output::stderr(&format!(
+                "WARNING: Unit {unit_name} in registry differs from local unit file {file}. \
+                 Add --replace to override."
+            ));
         }
-        Err(_) => {}
+        return Ok(!same);
     }
     let base = names::path_base(file);
     let Some(info) = NameInfo::new(base) else {

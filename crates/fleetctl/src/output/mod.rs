@@ -51,26 +51,6 @@ pub fn go_list(items: &[String]) -> String {
     format!("[{}]", items.join(" "))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn go_list_format() {
-        assert_eq!(go_list(&[]), "[]");
-        assert_eq!(
-            go_list(&["a.service".into(), "b.service".into()]),
-            "[a.service b.service]"
-        );
-    }
-
-    #[test]
-    fn red_only_with_color() {
-        assert_eq!(red("x", false), "x");
-        assert_eq!(red("x", true), "\x1b[1;31mx\x1b[0m");
-    }
-}
-
 /// A library error as fleetctl 1.0 prints API errors (its Google API client's wording):
 /// `googleapi: Error 400: <message>`, or for an error without a message
 /// `googleapi: got HTTP response code 500 with body: <fleet's error body>`. Other errors
@@ -92,5 +72,25 @@ pub fn go_err(e: &fleet::v1::Error) -> String {
         ),
         fleet::v1::Error::Api { code, message } => format!("googleapi: Error {code}: {message}"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_list_format() {
+        assert_eq!(go_list(&[]), "[]");
+        assert_eq!(
+            go_list(&["a.service".into(), "b.service".into()]),
+            "[a.service b.service]"
+        );
+    }
+
+    #[test]
+    fn red_only_with_color() {
+        assert_eq!(red("x", false), "x");
+        assert_eq!(red("x", true), "\x1b[1;31mx\x1b[0m");
     }
 }
