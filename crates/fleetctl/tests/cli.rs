@@ -596,3 +596,52 @@ fn request_timeout_is_honoured() {
     );
     assert!(run.stderr.contains("timed out"), "{}", run.stderr);
 }
+
+/// Runs fleetctl under a pseudo-terminal (util-linux `script`), returning everything it wrote.
+fn on_terminal(endpoint: &str, wd: &Workdir, args: &str, no_color: bool) -> Option<String> {
+    let script = std::path::Path::new("/usr/bin/script");
+    if !script.exists() {
+        eprintln!("skipping: /usr/bin/script (util-linux) is not installed");
+        return None;
+    }
+    let cmd = format!(
+        "{} --endpoint={endpoint} {args}",
+        env!("CARGO_BIN_EXE_fleetctl")
+    );
+    let mut c = std::process::Command::new(script);
+    c.args(["-qec", &cmd, "/dev/null"]).current_dir(wd.path());
+    c.env_remove("NO_COLOR");
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    let out = c.output().expect("run script");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn terminal_gets_progress_and_colour_unless_no_color() {
+    let s = TestServer::builder()
+        .state_delay(Duration::from_millis(700))
+        .start()
+        .expect("server");
+    let ep = s.http_endpoint();
+    let wd = Workdir::new();
+    wd.write("hello.service", HELLO);
+    let Some(out) = on_terminal(&ep, &wd, "start hello.service", false) else {
+        return;
+    };
+    assert!(
+        out.contains("waiting for hello.service to become launched"),
+        "{out:?}"
+    );
+    assert!(out.contains("\r\x1b[2K"), "{out:?}");
+    assert!(out.contains("Unit hello.service launched on 113f16a7.../172.17.8.101"));
+    let colored = on_terminal(&ep, &wd, "list-units --fields=nope", false).unwrap_or_default();
+    assert!(
+        colored.contains("\x1b[1;31mInvalid key in output format:\x1b[0m \"nope\""),
+        "{colored:?}"
+    );
+    let plain = on_terminal(&ep, &wd, "list-units --fields=nope", true).unwrap_or_default();
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(plain.contains("Invalid key in output format: \"nope\""));
+}

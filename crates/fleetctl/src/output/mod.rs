@@ -7,7 +7,10 @@ pub mod tabwriter;
 use std::io::{IsTerminal, Write};
 
 /// Writes `msg` to stderr with a newline added unless it ends in one (fleetctl's `stderr()`).
+/// On a terminal (and without `NO_COLOR`) a leading `WARNING:` is yellow and a leading error
+/// phrase red; elsewhere the bytes are exactly fleetctl's.
 pub fn stderr(msg: &str) {
+    let msg = decorate(msg, stderr_color());
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(msg.as_bytes());
     if !msg.ends_with('\n') {
@@ -37,12 +40,33 @@ pub fn stderr_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// `text` in bold red when `color`, plain otherwise.
-pub fn red(text: &str, color: bool) -> String {
-    if color {
-        format!("\x1b[1;31m{text}\x1b[0m")
+/// Colours the lead of a message: up to its first `:` when it starts with a warning or error
+/// word; the message unchanged without `color`.
+///
+/// ```
+/// # use fleetctl::output::decorate;
+/// assert_eq!(decorate("WARNING: x", false), "WARNING: x");
+/// assert_eq!(decorate("WARNING: x", true), "\x1b[1;33mWARNING:\x1b[0m x");
+/// assert_eq!(decorate("Error creating units: x", true), "\x1b[1;31mError creating units:\x1b[0m x");
+/// assert_eq!(decorate("Unit a.service launched", true), "Unit a.service launched");
+/// ```
+pub fn decorate(msg: &str, color: bool) -> String {
+    if !color {
+        return msg.to_string();
+    }
+    let code = if msg.starts_with("WARNING") || msg.starts_with("Warning") {
+        "1;33"
+    } else if ["Error", "Unable", "Failed", "Invalid", "Must"]
+        .iter()
+        .any(|w| msg.starts_with(w))
+    {
+        "1;31"
     } else {
-        text.to_string()
+        return msg.to_string();
+    };
+    match msg.find(':') {
+        Some(i) => format!("\x1b[{code}m{}\x1b[0m{}", &msg[..=i], &msg[i + 1..]),
+        None => format!("\x1b[{code}m{msg}\x1b[0m"),
     }
 }
 
@@ -86,11 +110,5 @@ mod tests {
             go_list(&["a.service".into(), "b.service".into()]),
             "[a.service b.service]"
         );
-    }
-
-    #[test]
-    fn red_only_with_color() {
-        assert_eq!(red("x", false), "x");
-        assert_eq!(red("x", true), "\x1b[1;31mx\x1b[0m");
     }
 }
