@@ -219,11 +219,7 @@ impl Api {
     /// The machine with this id, from a list fetched once per run; `None` when the machine is
     /// unknown or the list could not be fetched (fleetctl's `cachedMachineState`).
     pub async fn cached_machine(&mut self, id: &str) -> Option<&fleet::Machine> {
-        if self.machines.is_none() {
-            let machines = self.machines().await.ok()?;
-            self.machines = Some(machines.into_iter().map(|m| (m.id.clone(), m)).collect());
-        }
-        self.machines.as_ref()?.get(id)
+        self.load_machine_cache().await.get(id)
     }
 
     /// Fetches the machine list once, so later lookups need no `.await`; failures leave the

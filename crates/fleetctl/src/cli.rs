@@ -33,6 +33,7 @@ Examples:
     disable_version_flag = true,
     disable_help_subcommand = true,
     infer_subcommands = true,
+    args_override_self = true,
     max_term_width = 100
 )]
 pub struct Cli {
@@ -686,5 +687,22 @@ mod tests {
             Some(Command::ListMachines(_))
         ));
         assert!(parse(&["list"]).is_err());
+    }
+
+    #[test]
+    fn repeated_flags_last_wins_like_go() {
+        let cli = parse(&[
+            "--endpoint=a://x",
+            "list-units",
+            "--endpoint=b://y",
+            "-l",
+            "--full=false",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.endpoint, "b://y");
+        match cli.command {
+            Some(Command::ListUnits(a)) => assert!(!a.full),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -68,6 +68,7 @@ pub fn main() -> i32 {
     if cli.global.debug {
         let _ = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
+            .with_ansi(output::stderr_color())
             .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
             .try_init();
     }

@@ -254,6 +254,7 @@ pub async fn lazy_create_units(
     replace: bool,
     ctx: Context,
     block_attempts: i64,
+    timeout: Option<std::time::Duration>,
 ) -> Result<(), String> {
     let mut created = Vec::new();
     for arg in args {
@@ -270,7 +271,7 @@ pub async fn lazy_create_units(
     // (0, no limit, for submit), independently of --no-block.
     let opts = WaitOptions {
         attempts: block_attempts.max(0),
-        timeout: None,
+        timeout,
     };
     let mut failed = false;
     for name in created {

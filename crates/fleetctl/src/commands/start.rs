@@ -22,6 +22,7 @@ pub async fn run(api: &mut Api, args: &WaitCreateArgs) -> i32 {
         args.create.replace,
         Context::Start,
         args.wait.block_attempts,
+        opts.timeout,
     )
     .await
     {

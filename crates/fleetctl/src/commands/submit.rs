@@ -11,7 +11,9 @@ pub async fn run(api: &mut Api, args: &CreateArgs) -> i32 {
         output::stderr("No units given");
         return 0;
     }
-    if let Err(e) = lazy_create_units(api, &args.units, args.replace, Context::Submit, 0).await {
+    if let Err(e) =
+        lazy_create_units(api, &args.units, args.replace, Context::Submit, 0, None).await
+    {
         output::stderr(&format!("Error creating units: {e}"));
         return 1;
     }
