@@ -536,6 +536,10 @@ fn invalid_units_are_refused_with_the_reason() {
         .write(
             "odd.service",
             "[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nFoo=bar\n",
+        )
+        .write(
+            "clash.service",
+            "[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nGlobal=true\nMachineOf=odd.service\n",
         );
     let transcript = steps(
         &ep,
@@ -544,6 +548,7 @@ fn invalid_units_are_refused_with_the_reason() {
             &["submit", "bad name.service"],
             &["submit", "broken.service"],
             &["submit", "odd.service"],
+            &["submit", "clash.service"],
             &["list-unit-files", "--fields=unit"],
         ],
     );

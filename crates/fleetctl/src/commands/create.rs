@@ -208,17 +208,6 @@ async fn get_unit_file_from_template(
     })
 }
 
-/// Requirements fleet knows in `[X-Fleet]`.
-const X_FLEET_KEYS: [&str; 7] = [
-    "MachineID",
-    "MachineOf",
-    "MachineMetadata",
-    "Conflicts",
-    "Global",
-    "Replaces",
-    "ConditionMachineID",
-];
-
 /// fleetctl's `createUnit`.
 async fn create_unit(api: &Api, name: &str, unit: &fleet::Unit) -> Result<(), String> {
     if let Err(e) = fleet::unit_file::validate_unit_name(name) {
@@ -227,10 +216,16 @@ async fn create_unit(api: &Api, name: &str, unit: &fleet::Unit) -> Result<(), St
             other => other.to_string(),
         });
     }
+    if let Err(e) = fleet::unit_file::validate_options(unit.options()) {
+        return Err(match e {
+            fleet::Error::InvalidUnit { message, .. } => message,
+            other => other.to_string(),
+        });
+    }
+    // fleetctl only warns about requirements fleet does not know (`ValidateRequirements`).
     for o in unit.options() {
-        if o.section == "X-Fleet"
-            && !X_FLEET_KEYS.contains(&o.name.as_str())
-            && !o.name.starts_with("X-")
+        if o.section == fleet::unit_file::XFLEET_SECTION
+            && !fleet::unit_file::KNOWN_REQUIREMENTS.contains(&o.name.as_str())
         {
             output::stderr(&format!(
                 "WARNING: Unit {name}: unrecognized requirement in [X-Fleet] section: {}",

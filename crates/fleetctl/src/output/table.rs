@@ -113,16 +113,7 @@ pub fn format_metadata<'a>(metadata: impl IntoIterator<Item = (&'a String, &'a S
 /// Whether a unit is global: the last `Global=` of `[X-Fleet]` is truthy (fleet's
 /// `Unit.IsGlobal` with `isTruthyValue`).
 pub fn is_global(options: &[fleet::UnitOption]) -> bool {
-    options
-        .iter()
-        .rev()
-        .find(|o| o.section == "X-Fleet" && o.name == "Global")
-        .is_some_and(|o| {
-            matches!(
-                o.value.to_ascii_lowercase().as_str(),
-                "true" | "yes" | "1" | "on" | "t"
-            )
-        })
+    fleet::unit_file::XFleet::from_options("", options).is_global()
 }
 
 /// The first `Description=` of `[Unit]` (fleet's `UnitFile.Description`), or `""`.
