@@ -230,14 +230,16 @@ pub fn unit_files_table(
 ) -> String {
     let rows = units.iter().map(|u| {
         let mut hash: Option<String> = None;
+        let global = is_global(u.options());
         cols.iter()
             .map(|c| match *c {
                 "unit" => u.name().unwrap_or_default().to_string(),
-                "global" => is_global(u.options()).to_string(),
+                "global" => global.to_string(),
                 "dstate" => u.desired_state().to_string(),
+                "target" | "tmachine" if global => "global".to_string(),
                 "target" | "tmachine" => target_field(u, machines, full),
                 "state" => match u.current_state() {
-                    Some(s) if !is_global(u.options()) => s.to_string(),
+                    Some(s) if !global => s.to_string(),
                     _ => "-".to_string(),
                 },
                 "hash" => {
