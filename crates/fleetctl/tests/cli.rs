@@ -408,6 +408,23 @@ fn environment_variables() {
     );
     assert_eq!(etcd.code, 1);
     assert!(etcd.stderr.contains("etcd driver is not supported"));
+    // --debug (or FLEETCTL_DEBUG) logs the requests on stderr, without colour off a terminal;
+    // stdout is unchanged.
+    let debug = fleetctl_env(
+        Some(&ep),
+        wd.path(),
+        &["list-machines"],
+        &[("FLEETCTL_DEBUG", "true")],
+    );
+    assert_eq!(debug.code, 0);
+    assert_eq!(debug.stdout, with_flag.stdout);
+    assert!(debug.stderr.contains("DEBUG"), "{}", debug.stderr);
+    assert!(
+        debug.stderr.contains("/fleet/v1/machines"),
+        "{}",
+        debug.stderr
+    );
+    assert!(!debug.stderr.contains('\x1b'));
     // --request-timeout from the environment must be a number.
     let bad = fleetctl_env(
         Some(&ep),
