@@ -672,3 +672,37 @@ fn fingerprint_of(public_key_file: &Path) -> String {
     let text = String::from_utf8(out.stdout).unwrap();
     text.split_whitespace().nth(1).unwrap().to_string()
 }
+
+#[tokio::test]
+async fn known_hosts_hashed_by_ssh_keygen_is_understood() {
+    let sshd = Sshd::start();
+    let upstream = Upstream::start().await;
+    let file = sshd.dir.path().join("hashed_known_hosts");
+    std::fs::write(
+        &file,
+        format!(
+            "other.example {}\n{}",
+            sshd.host_public,
+            sshd.known_hosts_line()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new("ssh-keygen")
+        .arg("-H")
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ssh-keygen -H failed");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.lines().all(|l| l.starts_with("|1|")),
+        "names are hashed: {text}"
+    );
+    let tunnel = key_file_builder(&sshd)
+        .known_hosts_file(&file)
+        .build()
+        .unwrap();
+    let body = get(tunnel.connect(&upstream.tcp()).await.unwrap(), "/hashed").await;
+    assert_eq!(body, "tcp GET /hashed HTTP/1.1");
+}
