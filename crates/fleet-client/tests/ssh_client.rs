@@ -124,8 +124,7 @@ async fn ssh_errors_reach_the_caller_of_the_client() {
         .tunnel(tunnel)
         .build()
         .await
-        .err()
-        .expect("unknown host key");
+        .expect_err("unknown host key");
     let text = err.to_string();
     assert!(text.contains("not in the known-hosts file"), "{text}");
     assert!(text.contains("SHA256:"), "{text}");

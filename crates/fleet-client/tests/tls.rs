@@ -112,8 +112,7 @@ async fn client_certificate_is_presented_when_the_server_asks_for_one() {
         .ca_file(&ca_file)
         .build()
         .await
-        .err()
-        .expect("no client certificate");
+        .expect_err("no client certificate");
     let text = err.to_string();
     assert!(text.contains("CertificateRequired"), "{err:?}");
 
@@ -128,8 +127,7 @@ async fn client_certificate_is_presented_when_the_server_asks_for_one() {
         )
         .build()
         .await
-        .err()
-        .expect("untrusted client certificate");
+        .expect_err("untrusted client certificate");
     // The server's alert names the reason: it does not know the client certificate's CA.
     assert!(err.to_string().contains("UnknownCA"), "{err}");
 }
@@ -145,8 +143,7 @@ async fn a_server_certificate_from_the_wrong_ca_is_refused_clearly() {
         .ca_file(&wrong)
         .build()
         .await
-        .err()
-        .expect("wrong CA");
+        .expect_err("wrong CA");
     match &err {
         fleet::Error::Tls { message } => {
             let m = message.to_lowercase();
@@ -163,8 +160,7 @@ async fn a_server_certificate_from_the_wrong_ca_is_refused_clearly() {
     let err = fleet::Client::builder(&server.https_endpoint())
         .build()
         .await
-        .err()
-        .expect("not in webpki roots");
+        .expect_err("not in webpki roots");
     assert!(matches!(err, fleet::Error::Tls { .. }), "{err:?}");
 }
 
@@ -182,8 +178,7 @@ async fn a_certificate_for_another_name_is_refused() {
         .ca_file(write(dir.path(), "ca.pem", &ca.pem()))
         .build()
         .await
-        .err()
-        .expect("name mismatch");
+        .expect_err("name mismatch");
     match &err {
         fleet::Error::Tls { message } => {
             assert!(message.to_lowercase().contains("certificate"), "{message}")
@@ -202,8 +197,7 @@ async fn unreadable_or_empty_ca_file_is_named_in_the_error() {
         .ca_file(&missing)
         .build()
         .await
-        .err()
-        .expect("missing CA file");
+        .expect_err("missing CA file");
     assert!(err.to_string().contains("missing-ca.pem"), "{err}");
 
     let empty = write(dir.path(), "empty.pem", "not a certificate\n");
@@ -211,7 +205,6 @@ async fn unreadable_or_empty_ca_file_is_named_in_the_error() {
         .ca_file(&empty)
         .build()
         .await
-        .err()
-        .expect("no certificate in CA file");
+        .expect_err("no certificate in CA file");
     assert!(err.to_string().contains("empty.pem"), "{err}");
 }

@@ -14,7 +14,7 @@
 //! over the file.
 //!
 //! ```no_run
-//! # async fn run() -> fleet::v1::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
 //! use fleet::v1::transport::ssh::{HostKeyPolicy, SshTunnel};
 //! use fleet::v1::transport::{Connect, Target};
@@ -401,10 +401,13 @@ impl SshTunnel {
     ///
     /// ```no_run
     /// # async fn run(tunnel: fleet::v1::transport::ssh::SshTunnel) -> fleet::v1::Result<()> {
+    /// // Any AsyncWrite will do, such as tokio's stdout (feature `io-std`) for `journal -f`.
+    /// let (mut out, mut err) = (Vec::new(), Vec::new());
     /// let status = tunnel
-    ///     .exec_to("journalctl -f -u hello.service", &mut tokio::io::stdout(), &mut tokio::io::stderr())
+    ///     .exec_to("journalctl -f -u hello.service", &mut out, &mut err)
     ///     .await?;
-    /// std::process::exit(status.map_or(255, |s| s as i32));
+    /// println!("exit status {status:?}");
+    /// # Ok(())
     /// # }
     /// ```
     pub async fn exec_to<O, E>(
