@@ -296,6 +296,7 @@ impl TestServer {
             ready: AtomicBool::new(b.ready),
             etcd_down: AtomicBool::new(false),
             page_size: b.page_size,
+            units_page_cache: std::sync::Mutex::new(None),
         });
         let (stop, stop_rx) = watch::channel(false);
         let acceptors = {

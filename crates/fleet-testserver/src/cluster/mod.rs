@@ -96,6 +96,7 @@ impl Cluster {
             let mut reg = self.write();
             let related_before = reg.has_relations();
             let out = f(&mut reg);
+            reg.version += 1;
             let publications = match units {
                 Some(names) if !related_before && !reg.has_relations() => {
                     for name in names {

@@ -99,6 +99,8 @@ pub(crate) struct Registry {
     /// (unit, machine) -> published state; sorted like fleet's `MUSKeys`.
     pub(crate) states: BTreeMap<(String, String), PublishedState>,
     next_generation: u64,
+    /// Bumped on every change (of units, machines or states), for the page cache.
+    pub(crate) version: u64,
     /// How many units have `Global`, `MachineOf`, `Conflicts` or `Replaces`.
     related_units: usize,
 }
@@ -327,6 +329,7 @@ impl Registry {
             .and_then(|a| a.get(&p.name))
             .is_some_and(|u| u.generation == p.generation);
         if current {
+            self.version += 1;
             self.states.insert((p.name, p.machine), p.state);
         }
         current

@@ -41,11 +41,12 @@ impl RespBody {
     }
 
     /// Sized or chunked, the way Go would send a body of this length.
-    pub(crate) fn like_go(bytes: Vec<u8>) -> Self {
+    pub(crate) fn like_go(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
         if bytes.len() > CHUNKING_THRESHOLD {
-            RespBody::Chunked(Some(Bytes::from(bytes)))
+            RespBody::Chunked(Some(bytes))
         } else {
-            RespBody::Sized(Some(Bytes::from(bytes)))
+            RespBody::Sized(Some(bytes))
         }
     }
 }

@@ -38,6 +38,9 @@ pub(crate) struct Shared {
     pub(crate) ready: AtomicBool,
     pub(crate) etcd_down: AtomicBool,
     pub(crate) page_size: u16,
+    /// The last units page served, with the registry version it was made from: a page asked
+    /// for again before anything changed is sent without serializing it again.
+    pub(crate) units_page_cache: std::sync::Mutex<Option<(u64, crate::paging::PageToken, Bytes)>>,
 }
 
 impl Shared {
@@ -194,7 +197,7 @@ fn set_json(resp: &mut Response<RespBody>) {
 }
 
 /// fleet's `sendResponse`: JSON with `Content-Type: application/json`.
-pub(crate) fn json_response(code: u16, body: Vec<u8>) -> Response<RespBody> {
+pub(crate) fn json_response(code: u16, body: impl Into<Bytes>) -> Response<RespBody> {
     let mut resp = Response::new(RespBody::like_go(body));
     *resp.status_mut() = status(code);
     set_json(&mut resp);

@@ -270,33 +270,43 @@ fn list_units(ctx: &Ctx<'_>) -> Reply {
         return Ok(error(500, ""));
     }
     let reg = ctx.shared.cluster.read();
-    // Units with an invalid desired state fail to parse in fleet's registry and are skipped.
-    let total = reg.units.values().filter(|u| u.valid()).count();
-    match paging::bounds(total, tok) {
-        Bounds::Empty => Ok(json_response(200, b"{}".to_vec())),
-        Bounds::Panic => Err(Abort),
-        Bounds::Items { start, stop, next } => {
-            let body = page_body(
-                "units",
-                true,
-                next,
-                |o| {
-                    o.push(b'[');
-                    let items = reg.units.values().filter(|u| u.valid()).skip(start);
-                    for (i, u) in items.take(stop - start).enumerate() {
-                        if i > 0 {
-                            o.push(b',');
-                        }
-                        write_unit(o, &reg, u, true);
-                    }
-                    o.push(b']');
-                },
-                (stop - start) * 200,
-            );
-            drop(reg);
-            Ok(json_response(200, body))
+    let cache = &ctx.shared.units_page_cache;
+    if let Ok(guard) = cache.lock() {
+        if let Some((version, token, bytes)) = guard.as_ref() {
+            if *version == reg.version && *token == tok {
+                return Ok(json_response(200, bytes.clone()));
+            }
         }
     }
+    // Units with an invalid desired state fail to parse in fleet's registry and are skipped.
+    let total = reg.units.values().filter(|u| u.valid()).count();
+    let body = match paging::bounds(total, tok) {
+        Bounds::Empty => b"{}".to_vec(),
+        Bounds::Panic => return Err(Abort),
+        Bounds::Items { start, stop, next } => page_body(
+            "units",
+            true,
+            next,
+            |o| {
+                o.push(b'[');
+                let items = reg.units.values().filter(|u| u.valid()).skip(start);
+                for (i, u) in items.take(stop - start).enumerate() {
+                    if i > 0 {
+                        o.push(b',');
+                    }
+                    write_unit(o, &reg, u, true);
+                }
+                o.push(b']');
+            },
+            (stop - start) * 200,
+        ),
+    };
+    let body = bytes::Bytes::from(body);
+    if let Ok(mut guard) = cache.lock() {
+        *guard = Some((reg.version, tok, body.clone()));
+    }
+    drop(reg);
+    Ok(json_response(200, body))
 }
 
 fn get_unit(ctx: &Ctx<'_>, name: &str) -> http::Response<super::RespBody> {
