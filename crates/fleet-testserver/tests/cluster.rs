@@ -553,3 +553,28 @@ fn quirks_beyond_the_fixtures() {
     let raw = call(&server, "GET", "/fleet/v1/units/esc.service", None);
     assert!(String::from_utf8_lossy(&raw.body).contains(r#""value":"a\u003cb\u003e\u0026c""#));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn works_from_an_async_test() {
+    let server = TestServer::builder()
+        .state_delay(Duration::from_millis(20))
+        .start()
+        .unwrap();
+    let addr = server.tcp_addr().unwrap();
+    let body = json!({"desiredState": "launched", "options": [{"section": "Service", "name": "ExecStart", "value": "/bin/true"}]}).to_string();
+    let req = request_bytes(
+        "PUT",
+        "/fleet/v1/units/a.service",
+        "x",
+        Some("application/json"),
+        Some(body.as_bytes()),
+    );
+    let resp = tokio::task::spawn_blocking(move || send_tcp(addr, &req))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(resp.status, 201);
+    assert!(server.settled(Duration::from_secs(5)).await);
+    assert_eq!(server.unit("a.service").unwrap().current_state, "launched");
+    drop(server);
+}

@@ -156,7 +156,7 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Reply {
         match rest {
             "" => return Ok(error(405, "")),
             "/discovery" => return Ok(routes::discovery(&ctx)),
-            "/machines" => return Ok(routes::machines(&ctx, &body)),
+            "/machines" => return routes::machines(&ctx, &body),
             _ => {}
         }
         if let Some(sub) = rest.strip_prefix("/state") {

@@ -62,19 +62,21 @@ fn page_body(
     out
 }
 
-pub(crate) fn machines(ctx: &Ctx<'_>, body: &[u8]) -> http::Response<super::RespBody> {
-    match ctx.method {
+pub(crate) fn machines(ctx: &Ctx<'_>, body: &[u8]) -> Reply {
+    Ok(match ctx.method {
         "GET" => {
             let tok = match ctx.page_token() {
                 Ok(t) => t,
-                Err(e) => return error(400, &e),
+                Err(e) => return Ok(error(400, &e)),
             };
             if ctx.shared.etcd_down() {
-                return error(500, "");
+                return Ok(error(500, ""));
             }
             let all = ctx.shared.cluster.machines();
             match paging::bounds(all.len(), tok) {
-                Bounds::Empty | Bounds::Panic => json_response(200, b"{}".to_vec()),
+                Bounds::Empty => json_response(200, b"{}".to_vec()),
+                // fleet slices with start > stop and panics: no response.
+                Bounds::Panic => return Err(Abort),
                 Bounds::Items { start, stop, next } => {
                     let items = all.get(start..stop).unwrap_or_default();
                     let body = page_body(
@@ -94,7 +96,7 @@ pub(crate) fn machines(ctx: &Ctx<'_>, body: &[u8]) -> http::Response<super::Resp
         }
         "PATCH" => patch_machines(ctx, body),
         _ => error(405, "only GET and PATCH supported against this resource"),
-    }
+    })
 }
 
 fn patch_machines(ctx: &Ctx<'_>, body: &[u8]) -> http::Response<super::RespBody> {
@@ -148,7 +150,7 @@ pub(crate) fn state(ctx: &Ctx<'_>, sub: &str) -> Reply {
         if ctx.method != "GET" {
             return Ok(error(405, "only GET supported against this resource"));
         }
-        return Ok(list_states(ctx));
+        return list_states(ctx);
     }
     let Some(name) = item(sub) else {
         return Ok(error(404, ""));
@@ -179,17 +181,17 @@ pub(crate) fn state(ctx: &Ctx<'_>, sub: &str) -> Reply {
     }
 }
 
-fn list_states(ctx: &Ctx<'_>) -> http::Response<super::RespBody> {
+fn list_states(ctx: &Ctx<'_>) -> Reply {
     let tok = match ctx.page_token() {
         Ok(t) => t,
-        Err(e) => return error(400, &e),
+        Err(e) => return Ok(error(400, &e)),
     };
     let machine = query_values(ctx.query, "machineID").into_iter().next();
     let unit = query_values(ctx.query, "unitName").into_iter().next();
     let machine = machine.filter(|m| !m.is_empty());
     let unit = unit.filter(|u| !u.is_empty());
     if ctx.shared.etcd_down() {
-        return error(500, "");
+        return Ok(error(500, ""));
     }
     let reg = ctx.shared.cluster.read();
     let filtered: Vec<_> = reg
@@ -200,8 +202,8 @@ fn list_states(ctx: &Ctx<'_>) -> http::Response<super::RespBody> {
         })
         .collect();
     match paging::bounds(filtered.len(), tok) {
-        Bounds::Empty => json_response(200, b"{}".to_vec()),
-        Bounds::Panic => json_response(200, b"{}".to_vec()),
+        Bounds::Empty => Ok(json_response(200, b"{}".to_vec())),
+        Bounds::Panic => Err(Abort),
         Bounds::Items { start, stop, next } => {
             let items = filtered.get(start..stop).unwrap_or_default();
             let body = page_body(
@@ -215,7 +217,7 @@ fn list_states(ctx: &Ctx<'_>) -> http::Response<super::RespBody> {
                 },
                 items.len() * 220,
             );
-            json_response(200, body)
+            Ok(json_response(200, body))
         }
     }
 }
