@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fleet::v1::transport::ssh::{HostKeyPolicy, SshTunnel, SshTunnelBuilder};
+use fleet::v1::transport::ssh::{HostKeyPolicy, Pty, SshTunnel, SshTunnelBuilder};
 use fleet::v1::transport::{BoxIo, Connect, Target};
 use fleet::v1::Error;
 use ssh_support::{keygen, Agent, Sshd, SshdOptions};
@@ -705,4 +705,55 @@ async fn known_hosts_hashed_by_ssh_keygen_is_understood() {
         .unwrap();
     let body = get(tunnel.connect(&upstream.tcp()).await.unwrap(), "/hashed").await;
     assert_eq!(body, "tcp GET /hashed HTTP/1.1");
+}
+
+#[tokio::test]
+async fn interactive_commands_get_stdin_and_a_pty_on_request() {
+    let sshd = Sshd::start();
+    let tunnel = key_file_builder(&sshd).build().unwrap();
+    let mut input: &[u8] = b"line one\nline two\n";
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let status = tunnel
+        .exec_interactive(
+            Some("cat; echo done >&2"),
+            None,
+            &mut input,
+            &mut out,
+            &mut err,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, Some(0));
+    assert_eq!(out, b"line one\nline two\n");
+    assert_eq!(err, b"done\n");
+
+    // With a pty the remote command sees a terminal of the requested size.
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let status = tunnel
+        .exec_interactive(
+            Some("tty; stty size"),
+            Some(&Pty::new("xterm", 100, 40)),
+            &mut tokio::io::empty(),
+            &mut out,
+            &mut err,
+        )
+        .await
+        .unwrap();
+    let out = String::from_utf8_lossy(&out);
+    assert_eq!(status, Some(0), "{out}");
+    assert!(out.starts_with("/dev/pts/"), "{out}");
+    assert!(out.contains("40 100"), "{out}");
+
+    // A login shell reading commands from stdin.
+    let mut input: &[u8] = b"echo shell-$((40 + 2))\nexit 7\n";
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let status = tunnel
+        .exec_interactive(None, None, &mut input, &mut out, &mut err)
+        .await
+        .unwrap();
+    assert_eq!(status, Some(7));
+    assert!(
+        String::from_utf8_lossy(&out).contains("shell-42"),
+        "{out:?}"
+    );
 }

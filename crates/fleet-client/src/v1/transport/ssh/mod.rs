@@ -46,7 +46,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncWrite, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 use super::{BoxIo, Connect, ConnectFuture, Target};
 use crate::v1::error::{Error, Result};
@@ -276,6 +276,34 @@ impl fmt::Debug for SshTunnel {
     }
 }
 
+/// A pseudo-terminal for [`SshTunnel::exec_interactive`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Pty {
+    /// The terminal type (`TERM`), such as `xterm-256color`.
+    pub term: String,
+    /// Width in characters.
+    pub cols: u32,
+    /// Height in rows.
+    pub rows: u32,
+}
+
+impl Pty {
+    /// A terminal of this type and size.
+    ///
+    /// ```
+    /// let pty = fleet::v1::transport::ssh::Pty::new("xterm", 80, 24);
+    /// assert_eq!((pty.cols, pty.rows), (80, 24));
+    /// ```
+    pub fn new(term: impl Into<String>, cols: u32, rows: u32) -> Pty {
+        Pty {
+            term: term.into(),
+            cols,
+            rows,
+        }
+    }
+}
+
 /// What a remote command printed, and how it ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -420,40 +448,100 @@ impl SshTunnel {
         O: AsyncWrite + Unpin + ?Sized,
         E: AsyncWrite + Unpin + ?Sized,
     {
+        self.exec_interactive(Some(command), None, &mut tokio::io::empty(), stdout, stderr)
+            .await
+    }
+
+    /// Run `command` (or, with `None`, the user's login shell) on the tunnel host with its
+    /// standard input fed from `stdin`, optionally on a pseudo-terminal; returns the exit status.
+    /// This is what `fleetctl ssh <machine> [command]` needs: the caller puts its own terminal
+    /// in raw mode when it passes a [`Pty`]. End of `stdin` is passed on as end of input.
+    ///
+    /// ```no_run
+    /// # async fn run(tunnel: fleet::v1::transport::ssh::SshTunnel) -> fleet::v1::Result<()> {
+    /// use fleet::v1::transport::ssh::Pty;
+    /// let mut input: &[u8] = b"uptime\nexit\n";
+    /// let (mut out, mut err) = (Vec::new(), Vec::new());
+    /// let status = tunnel
+    ///     .exec_interactive(None, Some(&Pty::new("xterm", 80, 24)), &mut input, &mut out, &mut err)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn exec_interactive<I, O, E>(
+        &self,
+        command: Option<&str>,
+        pty: Option<&Pty>,
+        stdin: &mut I,
+        stdout: &mut O,
+        stderr: &mut E,
+    ) -> Result<Option<u32>>
+    where
+        I: AsyncRead + Unpin + ?Sized,
+        O: AsyncWrite + Unpin + ?Sized,
+        E: AsyncWrite + Unpin + ?Sized,
+    {
+        let what = command.unwrap_or("a login shell").to_string();
         let session = self.session().await?;
-        let mut channel = session.open_session_channel().await.map_err(|e| {
+        let channel = session.open_session_channel().await.map_err(|e| {
             ssh_error(format!(
                 "cannot open a session channel on {}: {e}",
                 self.destination()
             ))
         })?;
-        channel
-            .exec(true, command)
-            .await
-            .map_err(|e| ssh_error(format!("cannot run {command:?}: {e}")))?;
-        let mut status = None;
+        let (mut read, write) = channel.split();
+        let failed = |e: russh::Error| ssh_error(format!("cannot run {what:?}: {e}"));
+        if let Some(pty) = pty {
+            write
+                .request_pty(false, &pty.term, pty.cols, pty.rows, 0, 0, &[])
+                .await
+                .map_err(failed)?;
+        }
+        match command {
+            Some(command) => write.exec(true, command).await.map_err(failed)?,
+            None => write.request_shell(true).await.map_err(failed)?,
+        }
         let write_err = |e: std::io::Error| Error::Io {
             path: PathBuf::from("<output of remote command>"),
             source: e,
         };
-        while let Some(msg) = channel.wait().await {
-            match msg {
-                russh::ChannelMsg::Data { data } => {
-                    stdout.write_all(&data).await.map_err(write_err)?;
-                    stdout.flush().await.map_err(write_err)?;
-                }
-                russh::ChannelMsg::ExtendedData { data, ext: 1 } => {
-                    stderr.write_all(&data).await.map_err(write_err)?;
-                    stderr.flush().await.map_err(write_err)?;
-                }
-                russh::ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
-                russh::ChannelMsg::Failure => {
-                    return Err(ssh_error(format!(
-                        "the SSH server refused to run {command:?}"
-                    )))
-                }
-                russh::ChannelMsg::Close => break,
-                _ => {}
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut stdin_open = true;
+        let mut status = None;
+        loop {
+            tokio::select! {
+                n = stdin.read(&mut buf), if stdin_open => match n {
+                    Ok(0) | Err(_) => {
+                        stdin_open = false;
+                        // The remote side may already be gone; its exit is reported below.
+                        let _ = write.eof().await;
+                    }
+                    Ok(n) => {
+                        let chunk = buf.get(..n).unwrap_or_default();
+                        if write.data(chunk).await.is_err() {
+                            stdin_open = false;
+                        }
+                    }
+                },
+                msg = read.wait() => match msg {
+                    Some(russh::ChannelMsg::Data { data }) => {
+                        stdout.write_all(&data).await.map_err(write_err)?;
+                        stdout.flush().await.map_err(write_err)?;
+                    }
+                    Some(russh::ChannelMsg::ExtendedData { data, .. }) => {
+                        stderr.write_all(&data).await.map_err(write_err)?;
+                        stderr.flush().await.map_err(write_err)?;
+                    }
+                    Some(russh::ChannelMsg::ExitStatus { exit_status }) => status = Some(exit_status),
+                    Some(russh::ChannelMsg::Failure) => {
+                        return Err(ssh_error(format!(
+                            "the SSH server {} refused to run {what:?}",
+                            self.destination()
+                        )))
+                    }
+                    Some(russh::ChannelMsg::Close) | None => break,
+                    Some(_) => {}
+                },
             }
         }
         Ok(status)

@@ -356,7 +356,13 @@ async fn handshake(
     stream: BoxIo,
     clock: PromptClock,
 ) -> Result<Handle<Client>> {
-    let config = Arc::new(russh::client::Config::default());
+    let config = Arc::new(russh::client::Config {
+        // A session whose server stops answering is closed after three missed keepalives, so
+        // the next connection opens a new one instead of waiting on a dead one.
+        keepalive_interval: Some(Duration::from_secs(15)),
+        keepalive_max: 3,
+        ..russh::client::Config::default()
+    });
     let handler = Client {
         host_id: known_hosts::host_id(&hop.host, hop.port),
         known_hosts_file: settings.known_hosts_file.clone(),
