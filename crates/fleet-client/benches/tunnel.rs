@@ -19,8 +19,8 @@ mod ssh_support;
 use std::time::Duration;
 
 use criterion::Criterion;
-use fleet::v1 as fleet;
 use fleet::transport::ssh::SshTunnel;
+use fleet::v1 as fleet;
 use fleet_testserver::TestServer;
 use futures::TryStreamExt as _;
 
