@@ -316,6 +316,39 @@ async fn changed_host_key_is_a_loud_error() {
         "{message}"
     );
     assert_eq!(accepted_logins(&sshd), 0);
+
+    // Trust on first use does not cover a changed key: the callback is not even asked.
+    let asked = Arc::new(Mutex::new(0));
+    let asked2 = asked.clone();
+    let tofu = key_file_builder(&sshd)
+        .known_hosts_file(&file)
+        .host_key_policy(HostKeyPolicy::trust_on_first_use(move |_| {
+            *asked2.lock().unwrap() += 1;
+            true
+        }))
+        .build()
+        .unwrap();
+    let err = tofu
+        .connect(&upstream.tcp())
+        .await
+        .err()
+        .expect("changed key under TOFU");
+    assert!(ssh_message(&err).contains("REMOTE HOST IDENTIFICATION HAS CHANGED"));
+    assert_eq!(*asked.lock().unwrap(), 0);
+    assert_eq!(accepted_logins(&sshd), 0);
+
+    // With checking off (fleetctl --strict-host-key-checking=false) the connection goes ahead.
+    let off = key_file_builder(&sshd)
+        .known_hosts_file(&file)
+        .host_key_policy(HostKeyPolicy::Off)
+        .build()
+        .unwrap();
+    let body = get(off.connect(&upstream.tcp()).await.unwrap(), "/off").await;
+    assert_eq!(body, "tcp GET /off HTTP/1.1");
+    // And the file is left alone.
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("# first line\n"), "{text}");
+    assert_eq!(text.lines().count(), 2, "{text}");
 }
 
 #[tokio::test]
