@@ -38,9 +38,7 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 
 use super::transport::Connect;
-use super::{
-    DesiredState, Endpoint, Error, Machine, MachineMetadataOp, Result, Unit, UnitState,
-};
+use super::{DesiredState, Endpoint, Error, Machine, MachineMetadataOp, Result, Unit, UnitState};
 
 /// The runtime a blocking client's connections live on. Dropped without panicking even from
 /// inside another runtime.

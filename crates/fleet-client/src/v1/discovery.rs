@@ -164,8 +164,9 @@ impl Discovery {
                 crate::v1::page::excerpt(doc.get(..40).unwrap_or(doc))
             ));
         }
-        let doc: Doc<'_> = serde_json::from_slice(doc)
-            .map_err(|e| format!("the discovery document is not valid JSON of the expected shape: {e}"))?;
+        let doc: Doc<'_> = serde_json::from_slice(doc).map_err(|e| {
+            format!("the discovery document is not valid JSON of the expected shape: {e}")
+        })?;
         match doc.id.as_deref() {
             Some("fleet:v1") => {}
             Some(other) => {
@@ -173,7 +174,9 @@ impl Discovery {
                     "the discovery document describes API {other:?}, not fleet v1 (\"fleet:v1\")"
                 ))
             }
-            None => return Err("the discovery document has no \"id\"; expected \"fleet:v1\"".into()),
+            None => {
+                return Err("the discovery document has no \"id\"; expected \"fleet:v1\"".into())
+            }
         }
         let root = doc
             .root_url
@@ -189,7 +192,10 @@ impl Discovery {
                 return Ok(None);
             };
             let http_method = Method::from_bytes(method.http_method.as_bytes()).map_err(|_| {
-                format!("{res}.{name} has an invalid httpMethod {:?}", method.http_method)
+                format!(
+                    "{res}.{name} has an invalid httpMethod {:?}",
+                    method.http_method
+                )
             })?;
             let path_template = join(&base, &method.path);
             if let Some(param) = m.path_param() {
@@ -201,7 +207,9 @@ impl Discovery {
                 }
             }
             if path_template.contains(['?', '#']) || !path_template.starts_with('/') {
-                return Err(format!("{res}.{name} has an unusable path {path_template:?}"));
+                return Err(format!(
+                    "{res}.{name} has an unusable path {path_template:?}"
+                ));
             }
             Ok(Some(MethodSpec {
                 http_method,

@@ -203,7 +203,10 @@ fn strip_trailing_slash(rest: &str) -> std::result::Result<&str, String> {
     Ok(rest)
 }
 
-fn split_host_port(authority: &str, default_port: u16) -> std::result::Result<(String, u16), String> {
+fn split_host_port(
+    authority: &str,
+    default_port: u16,
+) -> std::result::Result<(String, u16), String> {
     if authority.is_empty() {
         return Err("missing host".into());
     }

@@ -90,7 +90,10 @@ impl From<UnitWire> for Unit {
 }
 
 impl Serialize for Unit {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct Wire<'a> {
             #[serde(rename = "currentState", skip_serializing_if = "Option::is_none")]

@@ -32,7 +32,12 @@ impl Client {
     /// client.set_machine_metadata("113f16a7b4b64e9a8c1a3f0e5d2c7b01", "rack", "r42").await?;
     /// # Ok(()) }
     /// ```
-    pub async fn set_machine_metadata(&self, machine_id: &str, key: &str, value: &str) -> Result<()> {
+    pub async fn set_machine_metadata(
+        &self,
+        machine_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
         self.patch_machine_metadata(&[MachineMetadataOp::Add {
             machine_id: machine_id.to_string(),
             key: key.to_string(),

@@ -24,9 +24,15 @@ pub(crate) enum ConnectError {
     /// The connector did not finish within the connect timeout.
     Timeout { target: Target, after: Duration },
     /// The connector failed.
-    Io { target: Target, source: std::io::Error },
+    Io {
+        target: Target,
+        source: std::io::Error,
+    },
     /// The TLS handshake failed (certificate refused, protocol error).
-    Tls { target: Target, source: std::io::Error },
+    Tls {
+        target: Target,
+        source: std::io::Error,
+    },
 }
 
 impl fmt::Display for ConnectError {
@@ -35,7 +41,9 @@ impl fmt::Display for ConnectError {
             ConnectError::Timeout { target, after } => {
                 write!(f, "connecting to {target} timed out after {after:?}")
             }
-            ConnectError::Io { target, source } => write!(f, "cannot connect to {target}: {source}"),
+            ConnectError::Io { target, source } => {
+                write!(f, "cannot connect to {target}: {source}")
+            }
             ConnectError::Tls { target, source } => {
                 write!(f, "TLS handshake with {target} failed: {source}")
             }
