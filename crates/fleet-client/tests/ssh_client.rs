@@ -129,3 +129,34 @@ async fn ssh_errors_reach_the_caller_of_the_client() {
     assert!(text.contains("not in the known-hosts file"), "{text}");
     assert!(text.contains("SHA256:"), "{text}");
 }
+
+#[tokio::test]
+async fn https_through_the_tunnel() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let sshd = Sshd::start();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let server = TestServer::builder()
+        .unix(false)
+        .tls(cert.pem(), key.serialize_pem(), None)
+        .start()
+        .unwrap();
+    let ca_file = sshd.dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    // TLS is end to end: the client's handshake runs inside the SSH channel.
+    let client = fleet::Client::builder(&server.https_endpoint())
+        .ca_file(&ca_file)
+        .tunnel(tunnel(&sshd))
+        .build()
+        .await
+        .unwrap();
+    roundtrip(&client, "tls.service").await;
+    assert!(server.unit("tls.service").is_some());
+}

@@ -2,8 +2,9 @@
 //!
 //! Understood: `Host` blocks (several patterns, `*`/`?` wildcards, `!` negation), `Match all`,
 //! and the keywords `HostName`, `Port`, `User`, `IdentityFile` (with `~` and the `%d %h %r %u
-//! %%` tokens), `IdentitiesOnly` and `ProxyJump`. As in OpenSSH the first value found for a
-//! keyword wins, except `IdentityFile`, which accumulates. Other keywords, and `Match` blocks
+//! %%` tokens), `IdentitiesOnly` (`yes` keeps the ssh-agent's keys out: only identity files are
+//! offered) and `ProxyJump`. As in OpenSSH the first value found for a keyword wins, except
+//! `IdentityFile`, which accumulates. Other keywords (`Include` among them), and `Match` blocks
 //! with criteria other than `all`, are ignored.
 
 use std::path::{Path, PathBuf};
