@@ -56,7 +56,16 @@ fn hash_from_hex_string() {
 #[test]
 fn named_unit() {
     // (full name, name without suffix, prefix, template, instance, is instance, is template)
-    let cases: &[(&str, &str, &str, Option<&str>, Option<&str>, bool, bool)] = &[
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+        bool,
+        bool,
+    );
+    let cases: &[Case] = &[
         ("foo.service", "foo", "foo", None, None, false, false),
         (
             "foo@.service",
