@@ -30,7 +30,7 @@ fn tunnel(sshd: &ssh_support::Sshd) -> SshTunnel {
     let known_hosts = sshd.dir.path().join("known_hosts");
     std::fs::write(&known_hosts, sshd.known_hosts_line()).unwrap();
     SshTunnel::builder(&sshd.host_port())
-        .username("root")
+        .username(ssh_support::user())
         .without_ssh_config()
         .use_agent(false)
         .identity_file(&sshd.user_key)

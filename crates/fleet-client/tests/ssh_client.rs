@@ -17,7 +17,7 @@ fn tunnel(sshd: &Sshd) -> SshTunnel {
     let known_hosts = sshd.dir.path().join("known_hosts");
     std::fs::write(&known_hosts, sshd.known_hosts_line()).unwrap();
     SshTunnel::builder(&sshd.host_port())
-        .username("root")
+        .username(ssh_support::user())
         .without_ssh_config()
         .use_agent(false)
         .identity_file(&sshd.user_key)
@@ -113,7 +113,7 @@ async fn ssh_errors_reach_the_caller_of_the_client() {
     let server = TestServer::start().unwrap();
     let known_hosts = sshd.dir.path().join("empty_known_hosts");
     let tunnel = SshTunnel::builder(&sshd.host_port())
-        .username("root")
+        .username(ssh_support::user())
         .without_ssh_config()
         .use_agent(false)
         .identity_file(&sshd.user_key)

@@ -100,7 +100,7 @@ fn known_hosts(sshd: &Sshd) -> PathBuf {
 /// A builder that uses the server's user key file only (no agent, no SSH config).
 fn key_file_builder(sshd: &Sshd) -> SshTunnelBuilder {
     SshTunnel::builder(&sshd.host_port())
-        .username("root")
+        .username(ssh_support::user())
         .without_ssh_config()
         .use_agent(false)
         .identity_file(&sshd.user_key)
@@ -166,7 +166,7 @@ async fn agent_auth_uses_the_agents_keys() {
 
     // An empty agent: the error says what was tried.
     let empty = SshTunnel::builder(&sshd.host_port())
-        .username("root")
+        .username(ssh_support::user())
         .without_ssh_config()
         .agent_socket(&agent.socket)
         .known_hosts_file(known_hosts(&sshd))
@@ -179,14 +179,17 @@ async fn agent_auth_uses_the_agents_keys() {
         .expect("no key, no login");
     let message = ssh_message(&err);
     assert!(
-        message.contains("authentication to root@127.0.0.1"),
+        message.contains(&format!(
+            "authentication to {}@127.0.0.1",
+            ssh_support::user()
+        )),
         "{message}"
     );
     assert!(message.contains("with 0 keys"), "{message}");
 
     agent.add(&sshd.user_key);
     let tunnel = SshTunnel::builder(&sshd.host_port())
-        .username("root")
+        .username(ssh_support::user())
         .without_ssh_config()
         .agent_socket(&agent.socket)
         .known_hosts_file(known_hosts(&sshd))
@@ -207,7 +210,7 @@ async fn failed_authentication_names_every_method_tried() {
     keygen(&encrypted, "sekrit-passphrase");
     let missing = sshd.dir.path().join("missing_key");
     let tunnel = SshTunnel::builder(&sshd.host_port())
-        .username("root")
+        .username(ssh_support::user())
         .without_ssh_config()
         .agent_socket(sshd.dir.path().join("no-agent.sock"))
         .identity_file(&other)
@@ -426,7 +429,7 @@ async fn trust_on_first_use_asks_and_appends_to_the_known_hosts_file() {
     std::fs::write(&file, &before).unwrap();
     let other = Sshd::start();
     let tunnel = SshTunnel::builder(&other.host_port())
-        .username("root")
+        .username(ssh_support::user())
         .without_ssh_config()
         .use_agent(false)
         .identity_file(&other.user_key)
@@ -454,8 +457,9 @@ async fn ssh_config_supplies_host_port_user_and_identity() {
     std::fs::write(
         &config,
         format!(
-            "Host fleet-*\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n\nHost *\n  User nobody-here\n",
+            "Host fleet-*\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}\n\nHost *\n  User nobody-here\n",
             sshd.port,
+            ssh_support::user(),
             sshd.user_key.display()
         ),
     )
@@ -468,7 +472,7 @@ async fn ssh_config_supplies_host_port_user_and_identity() {
         .unwrap();
     assert_eq!(
         tunnel.destination(),
-        format!("root@127.0.0.1:{}", sshd.port)
+        format!("{}@127.0.0.1:{}", ssh_support::user(), sshd.port)
     );
     let body = get(tunnel.connect(&upstream.unix()).await.unwrap(), "/config").await;
     assert_eq!(body, "unix GET /config HTTP/1.1");
@@ -500,8 +504,9 @@ async fn proxy_jump_through_the_same_server() {
     std::fs::write(
         &config,
         format!(
-            "Host jumphost\n  HostName 127.0.0.1\n  Port {port}\n  User root\n  IdentityFile {key}\n\
-             Host inner\n  HostName 127.0.0.1\n  Port {port}\n  User root\n  IdentityFile {key}\n  ProxyJump jumphost,root@jumphost\n",
+            "Host jumphost\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n  IdentityFile {key}\n\
+             Host inner\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n  IdentityFile {key}\n  ProxyJump jumphost,{user}@jumphost\n",
+            user = ssh_support::user(),
             port = sshd.port,
             key = sshd.user_key.display()
         ),

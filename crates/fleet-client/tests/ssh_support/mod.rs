@@ -7,6 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+/// The user the tests run as: sshd (started by this user) can only log this user in.
+pub fn user() -> String {
+    let out = Command::new("id").arg("-un").output().expect("id -un");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 /// Options for the generated `sshd_config`.
 #[derive(Clone, Debug)]
 pub struct SshdOptions {
