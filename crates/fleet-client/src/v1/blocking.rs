@@ -152,6 +152,11 @@ impl ClientBuilder {
     pub fn connector(self, connector: impl Connect) -> Self {
         self.inner.connector(connector).into()
     }
+    /// See [`crate::v1::ClientBuilder::tunnel`] (feature `ssh`).
+    #[cfg(feature = "ssh")]
+    pub fn tunnel(self, tunnel: crate::v1::transport::ssh::SshTunnel) -> Self {
+        self.inner.tunnel(tunnel).into()
+    }
     /// See [`crate::v1::ClientBuilder::poll_interval`].
     pub fn poll_interval(self, interval: Duration) -> Self {
         self.inner.poll_interval(interval).into()
