@@ -8,12 +8,19 @@
 //! cargo bench -p fleet-client --bench list_memory
 //! ```
 //!
-//! How it is measured: this binary's global allocator counts live heap bytes (every thread,
-//! so the in-process fleet-testserver's per-request allocations are counted too: the figure is
-//! an upper bound for the client) and keeps the peak. Each run loads the units into a fresh
-//! fleet-testserver (page size 100, fleet's default) first, then resets the peak to the live
-//! bytes at that moment, lists every unit (dropping each), and reports the peak minus that
-//! baseline. A criterion timing of the 100,000-unit listing follows.
+//! Where the units come from: fleet v1.0.0 cannot list 100,000 units. Its page arithmetic is
+//! `uint16` (`(tok.Page - 1) * tok.Limit` in `api/units.go`), so no page starts past index
+//! 65,535, and fleet-testserver reproduces that faithfully (the page after 65,500 closes the
+//! connection). This bench therefore serves the pages from a small generator in this binary:
+//! fleet's discovery document, then 1,000 pages of 100 units shaped exactly like the first unit
+//! of `units-list-page1.json` (fleet's own bytes, only the name changes), chained by
+//! `nextPageToken`, over HTTP/1.1 keep-alive on 127.0.0.1, chunked like fleet's large bodies.
+//!
+//! How it is measured: this binary's global allocator counts live heap bytes (every thread, so
+//! the generator's per-page allocations are counted too: the figure is an upper bound for the
+//! client) and keeps the peak. Each run resets the peak to the live bytes at its start, lists
+//! every unit (dropping each), and reports the peak minus that baseline. A criterion timing of
+//! the 100,000-unit listing follows.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,8 +28,7 @@ use std::time::Duration;
 
 use criterion::Criterion;
 use fleet::v1 as fleet;
-use fleet_testserver::TestServer;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 
 struct Counting;
 
@@ -79,31 +85,100 @@ static ALLOCATOR: Counting = Counting;
 
 const TARGET_BYTES: usize = 5 * 1024 * 1024;
 
-/// A fresh server holding `n` inactive units, with a client for it.
-async fn loaded(n: usize) -> (TestServer, fleet::Client) {
-    let server = TestServer::start().expect("test server");
-    let client = fleet::Client::new(&server.http_endpoint())
+/// The generator: serves discovery and `pages` pages of 100 units on 127.0.0.1, keep-alive.
+fn serve_pages(pages: usize) -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader, Write};
+
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/fleet-v1"
+    );
+    let read = |name: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(format!("{fixtures}/{name}.json"))
+            .unwrap_or_else(|e| panic!("{name}: {e} (shared/ must be beside the repo)"));
+        serde_json::from_str(&text).expect("fixture JSON")
+    };
+    let discovery = read("discovery")["response"]["body"]
+        .as_str()
+        .expect("discovery body")
+        .to_string();
+    let page1: serde_json::Value = serde_json::from_str(
+        read("units-list-page1")["response"]["body"]
+            .as_str()
+            .expect("page body"),
+    )
+    .expect("page JSON");
+    let template = serde_json::to_string(&page1["units"][0]).expect("unit JSON");
+    assert!(template.contains("\"page-000.service\""));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let discovery = discovery.clone();
+            let template = template.clone();
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().expect("clone");
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if header == "\r\n" {
+                            break;
+                        }
+                    }
+                    let target = request_line.split(' ').nth(1).unwrap_or("/");
+                    let body = if target.starts_with("/fleet/v1/discovery") {
+                        discovery.clone()
+                    } else {
+                        let page: usize = target
+                            .split_once("nextPageToken=p")
+                            .and_then(|(_, n)| n.parse().ok())
+                            .unwrap_or(1);
+                        let mut body = String::with_capacity(17_000);
+                        if page < pages {
+                            body.push_str(&format!("{{\"nextPageToken\":\"p{}\",", page + 1));
+                        } else {
+                            body.push('{');
+                        }
+                        body.push_str("\"units\":[");
+                        for i in 0..100 {
+                            if i > 0 {
+                                body.push(',');
+                            }
+                            let name = format!("page-{:06}.service", (page - 1) * 100 + i);
+                            body.push_str(&template.replace("page-000.service", &name));
+                        }
+                        body.push_str("]}");
+                        body
+                    };
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+                        body.len()
+                    );
+                    if writer.write_all(response.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn client_for(pages: usize) -> fleet::Client {
+    let addr = serve_pages(pages);
+    fleet::Client::new(&format!("http://{addr}"))
         .await
-        .expect("client");
-    let unit = fleet::Unit::from_string("[Service]\nExecStart=/usr/bin/sleep 1d\n")
-        .expect("unit")
-        .with_desired_state(fleet::DesiredState::Inactive);
-    futures::stream::iter(0..n)
-        .map(|i| {
-            let client = client.clone();
-            let unit = unit.clone();
-            async move {
-                client
-                    .create_unit(&format!("mem-{i:06}.service"), &unit)
-                    .await
-                    .map(|_| ())
-            }
-        })
-        .buffer_unordered(32)
-        .try_collect::<()>()
-        .await
-        .expect("load units");
-    (server, client)
+        .expect("client")
 }
 
 /// List every unit, dropping each; returns (count, peak live bytes above the start).
@@ -132,21 +207,15 @@ fn main() -> std::process::ExitCode {
         .expect("runtime");
 
     let (small_count, small_peak, big_count, big_peak, big) = runtime.block_on(async {
-        let (_small_server, small) = loaded(100).await;
+        let small = client_for(1).await;
         // Warm up the connection and the client's buffers first, so both runs start alike.
         peak_while_listing(&small).await;
         let (small_count, small_peak) = peak_while_listing(&small).await;
 
-        let (big_server, big) = loaded(100_000).await;
+        let big = client_for(1_000).await;
         peak_while_listing(&big).await;
         let (big_count, big_peak) = peak_while_listing(&big).await;
-        (
-            small_count,
-            small_peak,
-            big_count,
-            big_peak,
-            (big_server, big),
-        )
+        (small_count, small_peak, big_count, big_peak, big)
     });
     assert_eq!(small_count, 100);
     assert_eq!(big_count, 100_000);
@@ -171,7 +240,6 @@ fn main() -> std::process::ExitCode {
     );
 
     // Time for the whole 100,000-unit listing (1,000 pages).
-    let (_big_server, big) = big;
     let mut criterion = Criterion::default()
         .sample_size(10)
         .measurement_time(Duration::from_secs(20))
