@@ -78,7 +78,11 @@ macro_rules! page_item {
             const KEY: &'static str = $key;
 
             fn decode_page(bytes: &[u8]) -> serde_json::Result<Page<Self>> {
-                let wire: $wire = serde_json::from_slice(bytes)?;
+                // Validating UTF-8 once for the whole body is cheaper than string by string.
+                let wire: $wire = match std::str::from_utf8(bytes) {
+                    Ok(text) => serde_json::from_str(text)?,
+                    Err(_) => serde_json::from_slice(bytes)?,
+                };
                 Ok(Page {
                     items: wire.items,
                     next_page_token: wire.next_page_token.filter(|t| !t.is_empty()),

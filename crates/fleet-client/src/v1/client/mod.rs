@@ -428,7 +428,8 @@ async fn send_raw(
             .to_bytes();
         Ok::<_, Error>((status, body))
     };
-    match tokio::time::timeout(timeout, exchange).await {
+    let span = tracing::debug_span!("fleet_request", %method, %path);
+    match tokio::time::timeout(timeout, tracing::Instrument::instrument(exchange, span)).await {
         Ok(Ok((status, body))) => {
             tracing::debug!(%method, %path, status = status.as_u16(), bytes = body.len(), "fleet request");
             Ok(Response {
