@@ -124,24 +124,32 @@ pub(crate) fn write_option(out: &mut Vec<u8>, opt: &UnitOption) {
         .end();
 }
 
-/// A `schema.Unit`: `currentState`, `desiredState`, `machineID`, `name`, `options`.
+/// The JSON array of a unit's options; empty (to be left out) when there are none.
+pub(crate) fn options_array(options: &[UnitOption]) -> Vec<u8> {
+    let mut out = Vec::new();
+    if !options.is_empty() {
+        write_array(&mut out, options, write_option);
+    }
+    out
+}
+
+/// A `schema.Unit`: `currentState`, `desiredState`, `machineID`, `name`, `options` (given as
+/// the array [`options_array`] wrote).
 pub(crate) fn write_unit(
     out: &mut Vec<u8>,
     current_state: &str,
     desired_state: &str,
     machine_id: &str,
     name: &str,
-    options: &[UnitOption],
+    options_json: &[u8],
 ) {
     let mut obj = Obj::new(out);
     obj.str("currentState", current_state)
         .str("desiredState", desired_state)
         .str("machineID", machine_id)
         .str("name", name);
-    if !options.is_empty() {
-        obj.raw("options", |o| {
-            write_array(o, options, write_option);
-        });
+    if !options_json.is_empty() {
+        obj.raw("options", |o| o.extend_from_slice(options_json));
     }
     obj.end();
 }

@@ -163,6 +163,7 @@ impl Cluster {
             hash: unit_info::hash(&options),
             req: Arc::new(Requirements::of(name, &options)),
             template: unit_info::is_template(name),
+            options_json: crate::json::options_array(&options),
             options,
             target_state: target_state.to_string(),
             target_machine: None,

@@ -12,6 +12,8 @@ use super::unit_info::Requirements;
 pub(crate) struct UnitRecord {
     pub(crate) name: String,
     pub(crate) options: Vec<UnitOption>,
+    /// The options as fleet's JSON array, written once (lists copy it).
+    pub(crate) options_json: Vec<u8>,
     /// fleet's hash of the unit file (40 hex characters).
     pub(crate) hash: String,
     /// The desired state exactly as stored; fleet does not validate it on update, so it can be
@@ -55,6 +57,9 @@ pub(crate) struct AgentUnit {
     pub(crate) launched: bool,
     /// Bumped on every change, so a delayed publication can tell it is stale.
     pub(crate) generation: u64,
+    /// A state of this unit from this machine is in the registry (not necessarily the state
+    /// of the current generation yet).
+    pub(crate) published: bool,
 }
 
 /// A unit state as an agent published it.
@@ -153,10 +158,12 @@ impl Registry {
         let Some(target) = &unit.target_machine else {
             return "inactive";
         };
-        if !self
-            .states
-            .contains_key(&(unit.name.clone(), target.clone()))
-        {
+        let published = self
+            .agents
+            .get(target.as_str())
+            .and_then(|a| a.get(unit.name.as_str()))
+            .is_some_and(|a| a.published);
+        if !published {
             return "inactive";
         }
         if unit.heartbeat.as_deref() == Some(target.as_str()) {
@@ -257,6 +264,7 @@ impl Registry {
         let Some((launched, heartbeat)) = next else {
             return;
         };
+        let published = have.is_some_and(|h| h.published);
         let hash = unit.hash.clone();
         let generation = self.bump();
         self.agents.entry(machine.to_string()).or_default().insert(
@@ -265,6 +273,7 @@ impl Registry {
                 hash: hash.clone(),
                 launched,
                 generation,
+                published,
             },
         );
         if let Some(u) = self.units.get_mut(name) {
@@ -323,15 +332,17 @@ impl Registry {
 
     /// Publish a unit state, unless the agent changed the unit since.
     pub(crate) fn publish(&mut self, p: Publication) -> bool {
-        let current = self
+        let Some(agent_unit) = self
             .agents
-            .get(&p.machine)
-            .and_then(|a| a.get(&p.name))
-            .is_some_and(|u| u.generation == p.generation);
-        if current {
-            self.version += 1;
-            self.states.insert((p.name, p.machine), p.state);
-        }
-        current
+            .get_mut(&p.machine)
+            .and_then(|a| a.get_mut(&p.name))
+            .filter(|u| u.generation == p.generation)
+        else {
+            return false;
+        };
+        agent_unit.published = true;
+        self.version += 1;
+        self.states.insert((p.name, p.machine), p.state);
+        true
     }
 }

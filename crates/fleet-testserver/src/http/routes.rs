@@ -260,7 +260,14 @@ fn write_unit(
             u.target_machine.as_deref().unwrap_or(""),
         )
     };
-    json::write_unit(out, current, &u.target_state, machine, &u.name, &u.options);
+    json::write_unit(
+        out,
+        current,
+        &u.target_state,
+        machine,
+        &u.name,
+        &u.options_json,
+    );
 }
 
 fn list_units(ctx: &Ctx<'_>) -> Reply {
