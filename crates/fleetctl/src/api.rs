@@ -2,8 +2,8 @@
 //! fleetctl's commands make (`cAPI` in fleetctl), and the machine cache
 //! (`cachedMachineState`).
 //!
-//! Connecting (endpoint, TLS files, timeouts, the refused etcd driver and the not-yet-supported
-//! SSH tunnel) is decided in [`connect`], from the global flags.
+//! Connecting (endpoint, TLS files, timeouts, the refused etcd driver and the SSH tunnel of
+//! `--tunnel`) is decided in [`connect`], from the global flags.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,12 +26,15 @@ pub enum SetupError {
     /// A driver name fleetctl does not know.
     #[error("unrecognized driver {0:?}")]
     UnknownDriver(String),
-    /// `--tunnel` (until SSH support lands).
+    /// `--tunnel` in a fleetctl built without the `ssh` feature.
     #[error(
-        "--tunnel {0}: SSH tunnels are not yet supported by this fleetctl; reach fleet \
-         directly with --endpoint (http://, https:// or unix://)"
+        "--tunnel {0}: this fleetctl was built without SSH support (cargo feature \"ssh\"); \
+         reach fleet directly with --endpoint (http://, https:// or unix://)"
     )]
     TunnelUnsupported(String),
+    /// The SSH tunnel could not be set up (fleetctl: `failed initializing SSH client: ...`).
+    #[error("failed initializing SSH client: {0}")]
+    Tunnel(fleet::Error),
     /// The endpoint has no scheme.
     #[error("URL scheme undefined")]
     NoScheme,
@@ -57,6 +60,8 @@ pub struct Api {
     builder: fleet::ClientBuilder,
     client: tokio::sync::OnceCell<fleet::Client>,
     machines: Option<HashMap<String, fleet::Machine>>,
+    #[cfg(feature = "ssh")]
+    tunnel: Option<fleet::transport::ssh::SshTunnel>,
 }
 
 /// The first of a comma-separated endpoint list, checked as fleetctl checks it.
@@ -99,6 +104,7 @@ pub fn connect(global: &GlobalArgs) -> Result<Api, SetupError> {
         "etcd" => return Err(SetupError::EtcdDriver),
         other => return Err(SetupError::UnknownDriver(other.to_string())),
     }
+    #[cfg(not(feature = "ssh"))]
     if let Some(tunnel) = global.tunnel.as_deref().filter(|t| !t.is_empty()) {
         let tunnel = if tunnel.contains(':') {
             tunnel.to_string()
@@ -132,14 +138,42 @@ pub fn connect(global: &GlobalArgs) -> Result<Api, SetupError> {
             }))
         }
     }
+    #[cfg(feature = "ssh")]
+    let tunnel = crate::remote::tunnel(global).map_err(SetupError::Tunnel)?;
+    #[cfg(feature = "ssh")]
+    if let Some(tunnel) = &tunnel {
+        builder = builder.tunnel(tunnel.clone());
+    }
     Ok(Api {
         builder,
         client: tokio::sync::OnceCell::new(),
         machines: None,
+        #[cfg(feature = "ssh")]
+        tunnel,
     })
 }
 
 impl Api {
+    /// The SSH tunnel of `--tunnel`, shared by the API requests and the hops to machines.
+    #[cfg(feature = "ssh")]
+    pub fn tunnel(&self) -> Option<&fleet::transport::ssh::SshTunnel> {
+        self.tunnel.as_ref()
+    }
+
+    /// Opens the `--tunnel` session now (fleetctl connects it before running a command), so
+    /// that an unreachable host, a refused host key or failed authentication is reported as
+    /// `Unable to initialize client: failed initializing SSH client: ...`.
+    pub async fn connect_tunnel(&self) -> Result<(), SetupError> {
+        #[cfg(feature = "ssh")]
+        if let Some(tunnel) = &self.tunnel {
+            tunnel
+                .ensure_connected()
+                .await
+                .map_err(SetupError::Tunnel)?;
+        }
+        Ok(())
+    }
+
     async fn client(&self) -> fleet::Result<&fleet::Client> {
         self.client
             .get_or_try_init(|| self.builder.clone().build())

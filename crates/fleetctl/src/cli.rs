@@ -497,7 +497,7 @@ pub struct SshCommandArgs {
 #[derive(Debug, Args)]
 pub struct JournalArgs {
     /// Number of recent log lines to return
-    #[arg(long, default_value = "10")]
+    #[arg(long, short = 'n', default_value = "10")]
     pub lines: u64,
     /// Continuously print new entries as they are appended to the journal
     #[arg(long, short = 'f', alias = "f")]

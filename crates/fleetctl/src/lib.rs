@@ -8,6 +8,8 @@ pub mod cli;
 pub mod commands;
 pub mod names;
 pub mod output;
+#[cfg(feature = "ssh")]
+pub mod remote;
 pub mod wait;
 
 use clap::{CommandFactory, Parser};

@@ -6,13 +6,16 @@ pub mod create;
 pub mod destroy;
 pub mod fd_forward;
 pub mod help;
+#[cfg(feature = "ssh")]
 pub mod journal;
 pub mod list_machines;
 pub mod list_unit_files;
 pub mod list_units;
 pub mod load;
+#[cfg(feature = "ssh")]
 pub mod ssh;
 pub mod start;
+#[cfg(feature = "ssh")]
 pub mod status;
 pub mod stop;
 pub mod submit;
@@ -24,11 +27,13 @@ use crate::cli::{Cli, Command};
 use crate::output;
 use crate::wait::WaitError;
 
-/// The message of the commands that run on fleet machines over SSH.
+/// The message of the commands that run on fleet machines over SSH, in a fleetctl built
+/// without the `ssh` feature.
+#[cfg(not(feature = "ssh"))]
 pub fn needs_ssh(command: &str) -> i32 {
     output::stderr(&format!(
-        "fleetctl {command} needs SSH access to the machines (--tunnel), which this fleetctl \
-         does not support yet"
+        "fleetctl {command} needs SSH, and this fleetctl was built without SSH support (cargo \
+         feature \"ssh\")"
     ));
     1
 }
@@ -42,14 +47,12 @@ pub fn report_wait_error(err: &WaitError) {
 pub fn needs_client(command: &Command) -> bool {
     !matches!(
         command,
-        Command::Version
-            | Command::Help(_)
-            | Command::Completion(_)
-            | Command::Status(_)
-            | Command::Journal(_)
-            | Command::Ssh(_)
-            | Command::FdForward(_)
-    )
+        Command::Version | Command::Help(_) | Command::Completion(_) | Command::FdForward(_)
+    ) && (cfg!(feature = "ssh")
+        || !matches!(
+            command,
+            Command::Status(_) | Command::Journal(_) | Command::Ssh(_)
+        ))
 }
 
 /// Runs a command that needs no client; `None` for the others.
@@ -58,10 +61,13 @@ pub fn run_local(command: &Command) -> Option<i32> {
         Command::Version => version::run(),
         Command::Help(h) => help::run(&h.command),
         Command::Completion(c) => completion::run(c.shell),
-        Command::Status(_) => status::run(),
-        Command::Journal(_) => journal::run(),
-        Command::Ssh(_) => ssh::run(),
-        Command::FdForward(_) => fd_forward::run(),
+        #[cfg(not(feature = "ssh"))]
+        Command::Status(_) => needs_ssh("status"),
+        #[cfg(not(feature = "ssh"))]
+        Command::Journal(_) => needs_ssh("journal"),
+        #[cfg(not(feature = "ssh"))]
+        Command::Ssh(_) => needs_ssh("ssh"),
+        Command::FdForward(a) => fd_forward::run(a),
         _ => return None,
     })
 }
@@ -75,6 +81,10 @@ pub async fn run(cli: &Cli, command: &Command) -> i32 {
             return 1;
         }
     };
+    if let Err(e) = api.connect_tunnel().await {
+        output::stderr(&format!("Unable to initialize client: {e}"));
+        return 1;
+    }
     let api = &mut api;
     match command {
         Command::ListMachines(a) => list_machines::run(api, a).await,
@@ -87,6 +97,12 @@ pub async fn run(cli: &Cli, command: &Command) -> i32 {
         Command::Unload(a) => unload::run(api, a).await,
         Command::Destroy(a) => destroy::run(api, a).await,
         Command::Cat(a) => cat::run(api, a).await,
+        #[cfg(feature = "ssh")]
+        Command::Status(a) => status::run(api, &cli.global, a).await,
+        #[cfg(feature = "ssh")]
+        Command::Journal(a) => journal::run(api, &cli.global, a).await,
+        #[cfg(feature = "ssh")]
+        Command::Ssh(a) => ssh::run(api, &cli.global, a).await,
         other => run_local(other).unwrap_or(0),
     }
 }

@@ -1,0 +1,289 @@
+//! SSH, as fleetctl 1.0 uses it: the `--tunnel` to fleet, and commands run on fleet machines
+//! (`status`, `journal`, `ssh`) by their primary IP, through the tunnel host when `--tunnel` is
+//! set (fleetctl's `runCommand`, `runRemoteCommand` and `ssh` package).
+//!
+//! Host keys follow fleetctl: with `--strict-host-key-checking` (the default) keys are checked
+//! against `--known-hosts-file`, and an unknown host is shown with fleetctl's prompt
+//! (`Are you sure you want to continue connecting (yes/no)?`, answered on stdin; no answer is a
+//! no); with `--strict-host-key-checking=false` nothing is checked. Authentication uses the
+//! ssh-agent (`SSH_AUTH_SOCK`), as fleetctl does, and then the default identity files
+//! (`~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`); `~/.ssh/config` is honoured for the tunnel host.
+
+use std::io::{BufRead as _, Write as _};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fleet::transport::ssh::{HostKeyPolicy, SshTunnel, SshTunnelBuilder, UnknownHostKey};
+use fleet::v1 as fleet;
+
+use crate::api::Api;
+use crate::cli::GlobalArgs;
+use crate::output;
+
+/// The `--tunnel` flag with `:22` added when it names no port (fleetctl's `getTunnelFlag`);
+/// `None` when unset or empty.
+///
+/// ```
+/// # use fleetctl::remote::tunnel_address;
+/// assert_eq!(tunnel_address(Some("10.0.0.1")).as_deref(), Some("10.0.0.1:22"));
+/// assert_eq!(tunnel_address(Some("10.0.0.1:2222")).as_deref(), Some("10.0.0.1:2222"));
+/// assert_eq!(tunnel_address(Some("")), None);
+/// ```
+pub fn tunnel_address(flag: Option<&str>) -> Option<String> {
+    let tunnel = flag.filter(|t| !t.is_empty())?;
+    Some(if tunnel.contains(':') {
+        tunnel.to_string()
+    } else {
+        format!("{tunnel}:22")
+    })
+}
+
+/// `--known-hosts-file` with a leading `~` replaced by `$HOME`.
+pub fn known_hosts_path(flag: &str) -> PathBuf {
+    match (flag.strip_prefix('~'), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            let mut p = PathBuf::from(home);
+            p.push(rest.trim_start_matches('/'));
+            p
+        }
+        _ => PathBuf::from(flag),
+    }
+}
+
+/// fleetctl's name for a key algorithm in its prompts (`algoString`).
+///
+/// ```
+/// # use fleetctl::remote::algo_string;
+/// assert_eq!(algo_string("ssh-rsa"), "RSA");
+/// assert_eq!(algo_string("ecdsa-sha2-nistp256"), "ECDSA");
+/// assert_eq!(algo_string("ssh-ed25519"), "ssh-ed25519");
+/// ```
+pub fn algo_string(key_type: &str) -> &str {
+    match key_type {
+        "ssh-rsa" => "RSA",
+        "ssh-dss" => "DSA",
+        "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521" => "ECDSA",
+        other => other,
+    }
+}
+
+/// fleetctl's `askToTrustHost`: its prompt on stderr, one answer read from stdin; `yes` or `y`
+/// (any case) trusts the key. Anything else, or no answer, prints
+/// `Host key verification failed.` as fleetctl does.
+fn ask_to_trust_host(key: &UnknownHostKey) -> bool {
+    {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "The authenticity of host '{}' can't be established.\n\
+             {} key fingerprint is {}.\n\
+             Are you sure you want to continue connecting (yes/no)? ",
+            key.host,
+            algo_string(&key.key_type),
+            key.fingerprint
+        );
+        let _ = err.flush();
+    }
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    // fmt.Scanf("%s\n") reads the first word.
+    let answer = answer
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    if answer == "yes" || answer == "y" {
+        output::stderr(&format!(
+            "Warning: Permanently added '{}' ({}) to the list of known hosts.",
+            key.host,
+            algo_string(&key.key_type)
+        ));
+        true
+    } else {
+        output::stderr("Host key verification failed.");
+        false
+    }
+}
+
+/// The host-key policy of the global flags.
+fn policy(global: &GlobalArgs) -> HostKeyPolicy {
+    if global.strict_host_key_checking {
+        HostKeyPolicy::trust_on_first_use(ask_to_trust_host)
+    } else {
+        HostKeyPolicy::Off
+    }
+}
+
+fn seconds(s: f64) -> Duration {
+    Duration::from_millis((s * 1000.0) as u64)
+}
+
+/// Applies the global SSH flags (user, timeout, known-hosts file, host-key checking).
+fn configure(builder: SshTunnelBuilder, global: &GlobalArgs) -> SshTunnelBuilder {
+    builder
+        .username(global.ssh_username.as_str())
+        .timeout(seconds(global.ssh_timeout))
+        .known_hosts_file(known_hosts_path(&global.known_hosts_file))
+        .host_key_policy(policy(global))
+}
+
+/// The tunnel of `--tunnel`, not yet connected; `None` without `--tunnel`.
+pub fn tunnel(global: &GlobalArgs) -> fleet::Result<Option<SshTunnel>> {
+    let Some(address) = tunnel_address(global.tunnel.as_deref()) else {
+        return Ok(None);
+    };
+    configure(SshTunnel::builder(&address), global)
+        .build()
+        .map(Some)
+}
+
+/// Where to reach a machine over SSH: its primary IP and `--ssh-port` (fleetctl's
+/// `findSSHPort`; an address that already names a port keeps it).
+///
+/// ```
+/// # use fleetctl::remote::ssh_address;
+/// assert_eq!(ssh_address("10.0.0.7", 22), ("10.0.0.7".to_string(), 22));
+/// assert_eq!(ssh_address("10.0.0.7", 2222), ("10.0.0.7".to_string(), 2222));
+/// assert_eq!(ssh_address("10.0.0.7:2200", 2222), ("10.0.0.7".to_string(), 2200));
+/// assert_eq!(ssh_address("fd00::7", 2222), ("fd00::7".to_string(), 2222));
+/// ```
+pub fn ssh_address(ip: &str, port: u16) -> (String, u16) {
+    if ip.parse::<IpAddr>().is_ok() {
+        return (ip.to_string(), port);
+    }
+    if let Ok(addr) = ip.parse::<std::net::SocketAddr>() {
+        return (addr.ip().to_string(), addr.port());
+    }
+    if let Some((host, p)) = ip.rsplit_once(':') {
+        if let Ok(p) = p.parse::<u16>() {
+            return (host.to_string(), p);
+        }
+    }
+    (ip.to_string(), port)
+}
+
+/// An SSH connection to a machine, through the tunnel host when `--tunnel` is set; not yet
+/// connected.
+pub fn machine(api: &Api, global: &GlobalArgs, host: &str, port: u16) -> fleet::Result<SshTunnel> {
+    let builder = match api.tunnel() {
+        Some(tunnel) => configure(tunnel.connect_to(host, port), global),
+        None => configure(SshTunnel::builder(host).port(port), global),
+    };
+    builder.build()
+}
+
+/// fleetctl's command line for a remote command: the command, then each argument quoted
+/// with Go's `%q` (`systemctl "status" "-l" "foo.service"`).
+///
+/// ```
+/// # use fleetctl::remote::command_line;
+/// assert_eq!(command_line("systemctl", &["status", "-l", "a.service"]),
+///            r#"systemctl "status" "-l" "a.service""#);
+/// ```
+pub fn command_line(cmd: &str, args: &[&str]) -> String {
+    let mut line = cmd.to_string();
+    for arg in args {
+        line.push(' ');
+        line.push_str(&output::table::go_quote(arg));
+    }
+    line
+}
+
+/// Runs `line` on `machine`, output copied to ours as it arrives; the remote exit status
+/// (255 when the command died of a signal).
+pub async fn execute(machine: &SshTunnel, line: &str) -> fleet::Result<i32> {
+    let mut out = tokio::io::stdout();
+    let mut err = tokio::io::stderr();
+    let status = machine.exec_to(line, &mut out, &mut err).await?;
+    Ok(status.map_or(255, |s| i32::try_from(s).unwrap_or(255)))
+}
+
+/// The machine id in `/etc/machine-id`, as fleet reads it (`readLocalMachineID`).
+fn local_machine_id() -> Option<String> {
+    let id = std::fs::read_to_string("/etc/machine-id").ok()?;
+    let id = id.trim();
+    (!id.is_empty()).then(|| id.to_string())
+}
+
+/// Runs a command locally, with our stdio; its exit code (255 on a signal, as Go's `-1`).
+fn run_local_command(cmd: &str, args: &[&str]) -> Result<i32, std::io::Error> {
+    let status = std::process::Command::new(cmd).args(args).status()?;
+    Ok(status.code().unwrap_or(255))
+}
+
+/// fleetctl's `runCommand`: runs `cmd args...` on the machine `machine_id` — locally when it is
+/// this machine (`/etc/machine-id`), otherwise over SSH to its primary IP (through the tunnel
+/// host with `--tunnel`). Returns the command's exit code; problems are reported on stderr
+/// with fleetctl's messages (exit 255 when SSH fails, as fleetctl's `-1`).
+pub async fn run_command(
+    api: &Api,
+    global: &GlobalArgs,
+    ssh_port: u16,
+    machine_id: &str,
+    cmd: &str,
+    args: &[&str],
+) -> i32 {
+    if local_machine_id().as_deref() == Some(machine_id) {
+        return match run_local_command(cmd, args) {
+            Ok(code) => code,
+            Err(e) => {
+                output::stderr(&format!("Error running local command: {e}"));
+                255
+            }
+        };
+    }
+    let machines = match api.machines().await {
+        Ok(m) => m,
+        Err(e) => {
+            output::stderr(&format!("Error getting machine IP: {}", output::go_err(&e)));
+            return 1;
+        }
+    };
+    let Some(m) = machines.into_iter().find(|m| m.id == machine_id) else {
+        // fleetctl prints Go's nil error here (and exits 0; we exit 1).
+        output::stderr("Error getting machine IP: <nil>");
+        return 1;
+    };
+    let (host, port) = ssh_address(&m.primary_ip, ssh_port);
+    let line = command_line(cmd, args);
+    tracing::debug!(%host, port, command = %line, "running remote command");
+    let result = match machine(api, global, &host, port) {
+        Ok(machine) => execute(&machine, &line).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            output::stderr(&format!("Unable to SSH to remote host: {e}"));
+            255
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_hosts_tilde() {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        if let Some(home) = home {
+            assert_eq!(
+                known_hosts_path("~/.fleetctl/known_hosts"),
+                home.join(".fleetctl/known_hosts")
+            );
+        }
+        assert_eq!(known_hosts_path("/x/kh"), PathBuf::from("/x/kh"));
+        assert_eq!(known_hosts_path("~other/kh"), PathBuf::from("~other/kh"));
+    }
+
+    #[test]
+    fn go_quoted_arguments() {
+        assert_eq!(
+            command_line("journalctl", &["--unit", "a b\"c.service"]),
+            r#"journalctl "--unit" "a b\"c.service""#
+        );
+        assert_eq!(command_line("true", &[]), "true");
+    }
+}

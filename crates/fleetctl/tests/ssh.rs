@@ -1,0 +1,613 @@
+//! fleetctl's SSH features against a real OpenSSH server (see `common::sshd`) and
+//! fleet-testserver: the API through `--tunnel` over TCP and over fleet's unix socket, `status`,
+//! `journal` and `ssh` on a machine whose primary IP is 127.0.0.1 (reached on sshd's port with
+//! fleetctl's `--ssh-port`), host-key checking, and `fd-forward`.
+
+mod common;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::sshd::{current_user, Sshd};
+use common::{Run, TestServer};
+use fleet::v1 as fleet;
+
+const MACHINE: &str = "5e1f0c2a9b7d4e6f8a1b2c3d4e5f6a7b";
+
+fn server() -> TestServer {
+    let server = TestServer::builder()
+        .machines(vec![fleet::Machine {
+            id: MACHINE.into(),
+            primary_ip: "127.0.0.1".into(),
+            ..Default::default()
+        }])
+        .start()
+        .expect("test server starts");
+    let service = |text: &str| vec![fleet::UnitOption::new("Service", "ExecStart", text)];
+    server.put_unit_raw("hello.service", service("/bin/true"), "launched");
+    server.put_unit_raw("failing.service", service("/bin/false"), "launched");
+    server.put_unit_raw("idle.service", service("/bin/true"), "inactive");
+    server.put_unit_raw(
+        "everywhere.service",
+        vec![
+            fleet::UnitOption::new("Service", "ExecStart", "/bin/true"),
+            fleet::UnitOption::new("X-Fleet", "Global", "true"),
+        ],
+        "launched",
+    );
+    assert!(server.wait_settled(Duration::from_secs(10)));
+    server
+}
+
+/// Runs fleetctl as a user whose `~/.ssh/id_ed25519` sshd accepts (no ssh-agent, no
+/// `FLEETCTL_*`), with `stdin` as its input.
+fn fleetctl(sshd: &Sshd, args: &[&str], stdin: &str) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetctl"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("FLEETCTL_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env_remove("SSH_AUTH_SOCK")
+        .env("HOME", &sshd.home)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run fleetctl");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+/// The global flags for `sshd` with a known-hosts file that trusts it.
+fn ssh_flags(known_hosts: &Path) -> Vec<String> {
+    vec![
+        format!("--ssh-username={}", current_user()),
+        format!("--known-hosts-file={}", known_hosts.display()),
+    ]
+}
+
+fn args<'a>(flags: &'a [String], rest: &[&'a str]) -> Vec<&'a str> {
+    flags
+        .iter()
+        .map(String::as_str)
+        .chain(rest.iter().copied())
+        .collect()
+}
+
+#[test]
+fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
+    let sshd = Sshd::start(true);
+    let server = server();
+    let kh = sshd.known_hosts("known_hosts", true);
+    let mut flags = ssh_flags(&kh);
+    flags.push(format!("--tunnel={}", sshd.host_port()));
+
+    let tcp = server.http_endpoint();
+    let port = server.tcp_addr().unwrap().port();
+    let ep = format!("--endpoint={tcp}");
+    let run = fleetctl(&sshd, &args(&flags, &[&ep, "list-machines", "-l"]), "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(
+        run.stdout,
+        format!("MACHINE\t\t\t\t\tIP\t\tMETADATA\n{MACHINE}\t127.0.0.1\t-\n")
+    );
+    assert!(
+        sshd.log()
+            .contains(&format!("target 127.0.0.1 port {port}")),
+        "no direct-tcpip channel to fleet in the sshd log:\n{}",
+        sshd.log()
+    );
+
+    let socket = server.socket_path().unwrap().to_path_buf();
+    let ep = format!("--endpoint=unix://{}", socket.display());
+    let run = fleetctl(
+        &sshd,
+        &args(&flags, &[&ep, "list-unit-files", "--fields=unit,dstate"]),
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(
+        run.stdout,
+        "UNIT\t\t\tDSTATE\neverywhere.service\tlaunched\nfailing.service\t\tlaunched\n\
+         hello.service\t\tlaunched\nidle.service\t\tinactive\n"
+    );
+    assert!(
+        sshd.log().contains(&format!("{}", socket.display())),
+        "no streamlocal channel to fleet's socket in the sshd log:\n{}",
+        sshd.log()
+    );
+    // No command was run: both went through forwarded channels, not fd-forward.
+    assert!(sshd.commands().is_empty(), "{:?}", sshd.commands());
+
+    // The same through FLEETCTL_TUNNEL and friends.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetctl"));
+    let out = cmd
+        .env_remove("SSH_AUTH_SOCK")
+        .env("HOME", &sshd.home)
+        .env("FLEETCTL_TUNNEL", sshd.host_port())
+        .env("FLEETCTL_SSH_USERNAME", current_user())
+        .env("FLEETCTL_KNOWN_HOSTS_FILE", &kh)
+        .env("FLEETCTL_SSH_TIMEOUT", "5")
+        .env("FLEETCTL_ENDPOINT", &tcp)
+        .args(["list-units", "--no-legend", "--fields=unit"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "everywhere.service\nfailing.service\nhello.service\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn status_runs_systemctl_on_the_units_machine() {
+    let sshd = Sshd::start(false);
+    let server = server();
+    let kh = sshd.known_hosts("known_hosts", true);
+    let flags = ssh_flags(&kh);
+    let ep = format!("--endpoint={}", server.http_endpoint());
+    let port = format!("--ssh-port={}", sshd.port);
+
+    let run = fleetctl(&sshd, &args(&flags, &[&ep, "status", &port, "hello"]), "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(
+        run.stdout,
+        "* hello.service - fake systemctl status\n   Active: active (running)\n"
+    );
+    assert_eq!(run.stderr, "");
+    assert_eq!(
+        sshd.commands(),
+        [r#"systemctl "status" "-l" "hello.service""#]
+    );
+    assert_eq!(sshd.args_of("systemctl"), ["status", "-l", "hello.service"]);
+
+    // Through the tunnel: the hop to the machine goes through the tunnel's session. Two units
+    // are separated by an empty line, and systemctl's exit code (3) is fleetctl's.
+    let tunnel = format!("--tunnel={}", sshd.host_port());
+    let run = fleetctl(
+        &sshd,
+        &args(
+            &flags,
+            &[
+                &ep,
+                &tunnel,
+                "status",
+                &port,
+                "hello.service",
+                "failing.service",
+            ],
+        ),
+        "",
+    );
+    assert_eq!(run.code, 3, "{}", run.transcript());
+    assert_eq!(
+        run.stdout,
+        "* hello.service - fake systemctl status\n   Active: active (running)\n\n\
+         * failing.service - fake systemctl status\n   Active: active (running)\n"
+    );
+    assert_eq!(
+        sshd.commands()[1..],
+        [
+            r#"systemctl "status" "-l" "hello.service""#,
+            r#"systemctl "status" "-l" "failing.service""#
+        ]
+    );
+
+    // fleetctl's messages for units it will not ask about.
+    let run = fleetctl(&sshd, &args(&flags, &[&ep, "status", &port, "nope"]), "");
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (1, "Unit nope.service does not exist.\n")
+    );
+    let run = fleetctl(&sshd, &args(&flags, &[&ep, "status", &port, "idle"]), "");
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (1, "Unit idle.service does not appear to be loaded.\n")
+    );
+    // A global unit has no machine in fleet's API, so fleetctl 1.0 runs nothing for it.
+    let run = fleetctl(
+        &sshd,
+        &args(&flags, &[&ep, "status", &port, "everywhere"]),
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(run.stdout, "");
+    assert_eq!(sshd.commands().len(), 3);
+}
+
+#[test]
+fn journal_runs_journalctl_as_fleetctl_builds_it() {
+    let sshd = Sshd::start(false);
+    let server = server();
+    let kh = sshd.known_hosts("known_hosts", true);
+    let flags = ssh_flags(&kh);
+    let ep = format!("--endpoint={}", server.http_endpoint());
+    let port = format!("--ssh-port={}", sshd.port);
+    let tunnel = format!("--tunnel={}", sshd.host_port());
+
+    let run = fleetctl(
+        &sshd,
+        &args(&flags, &[&ep, "journal", &port, "-n", "5", "hello"]),
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(
+        run.stdout,
+        "-- fake journal of hello.service --\nline 1\nline 2\nline 3\nline 4\nline 5\n"
+    );
+    assert_eq!(
+        sshd.commands(),
+        [r#"journalctl "--unit" "hello.service" "--no-pager" "-n" "5" "--output" "short""#]
+    );
+
+    let run = fleetctl(
+        &sshd,
+        &args(
+            &flags,
+            &[
+                &ep,
+                &tunnel,
+                "journal",
+                &port,
+                "--lines=2",
+                "--sudo",
+                "-f",
+                "--output=json",
+                "hello.service",
+            ],
+        ),
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(
+        run.stdout,
+        "-- fake journal of hello.service --\nline 1\nline 2\n"
+    );
+    assert_eq!(
+        sshd.commands()[1],
+        r#"sudo "journalctl" "--unit" "hello.service" "--no-pager" "-n" "2" "--output" "json" "-f""#
+    );
+    assert_eq!(sshd.args_of("sudo"), ["sudo"]);
+
+    for (unit, message) in [
+        (
+            "everywhere",
+            "Unable to retrieve journal of global unit everywhere.service.\n",
+        ),
+        ("idle", "Unit idle.service does not appear to be running.\n"),
+        ("nope", "Unit nope.service does not exist.\n"),
+    ] {
+        let run = fleetctl(&sshd, &args(&flags, &[&ep, "journal", &port, unit]), "");
+        assert_eq!((run.code, run.stderr.as_str()), (1, message), "{unit}");
+    }
+    let run = fleetctl(&sshd, &args(&flags, &[&ep, "journal", "a", "b"]), "");
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (1, "One unit file must be provided.\n")
+    );
+    assert_eq!(sshd.commands().len(), 2);
+}
+
+#[test]
+fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
+    let sshd = Sshd::start(false);
+    let server = server();
+    let kh = sshd.known_hosts("known_hosts", true);
+    let flags = ssh_flags(&kh);
+    let ep = format!("--endpoint={}", server.http_endpoint());
+    let port = format!("--ssh-port={}", sshd.port);
+    let tunnel = format!("--tunnel={}", sshd.host_port());
+
+    // A machine id prefix, then the command; its exit code is fleetctl's.
+    let run = fleetctl(
+        &sshd,
+        &args(
+            &flags,
+            &[
+                &ep, "ssh", &port, "5e1f0c", "echo", "on", "$0;", "exit", "7",
+            ],
+        ),
+        "",
+    );
+    assert_eq!(run.code, 7, "{}", run.transcript());
+    assert_eq!(run.stdout, "on /bin/sh\n");
+    assert_eq!(sshd.commands(), ["echo on $0; exit 7"]);
+
+    // --unit, through the tunnel, and `--` before the command.
+    let run = fleetctl(
+        &sshd,
+        &args(
+            &flags,
+            &[
+                &ep,
+                &tunnel,
+                "ssh",
+                &port,
+                "--unit",
+                "hello",
+                "--",
+                "systemctl",
+                "is-active",
+                "x",
+            ],
+        ),
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(
+        run.stdout,
+        "* x - fake systemctl is-active\n   Active: active (running)\n"
+    );
+    assert_eq!(sshd.commands()[1], "systemctl is-active x");
+
+    // A unit name as the first argument, and --machine.
+    let run = fleetctl(
+        &sshd,
+        &args(&flags, &[&ep, "ssh", &port, "hello.service", "true"]),
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let run = fleetctl(
+        &sshd,
+        &args(
+            &flags,
+            &[&ep, "ssh", &port, &format!("--machine={MACHINE}"), "true"],
+        ),
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(sshd.commands()[2..], ["true", "true"]);
+
+    // fleetctl's refusals.
+    for (rest, message) in [
+        (
+            vec!["--machine=5e", "--unit=hello"],
+            "Both machine and unit flags provided, please specify only one.\n",
+        ),
+        (
+            vec!["nothing-here", "true"],
+            "Unable to proceed: could not find matching unit or machine\n",
+        ),
+        (
+            vec!["--machine=ffff", "true"],
+            "Unable to proceed: machine does not exist\n",
+        ),
+        (
+            vec!["--unit=nope", "true"],
+            "Unable to proceed: unit does not exist\n",
+        ),
+        (
+            vec!["--unit=everywhere", "true"],
+            "Unable to proceed: global units unsupported\n",
+        ),
+        (
+            vec![],
+            "Unable to proceed: one machine or unit must be provided\n",
+        ),
+    ] {
+        let mut a = vec![ep.as_str(), "ssh"];
+        a.extend(rest.iter().copied());
+        let run = fleetctl(&sshd, &args(&flags, &a), "");
+        assert_eq!((run.code, run.stderr.as_str()), (1, message), "{rest:?}");
+    }
+    // Not supported yet, and said so.
+    let run = fleetctl(&sshd, &args(&flags, &[&ep, "ssh", &port, "5e1f"]), "");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .starts_with("Failed opening shell over SSH: an interactive shell is not supported"),
+        "{}",
+        run.stderr
+    );
+    let run = fleetctl(
+        &sshd,
+        &args(&flags, &[&ep, "ssh", &port, "-A", "5e1f", "true"]),
+        "",
+    );
+    assert_eq!(run.code, 1);
+    assert!(run
+        .stderr
+        .contains("agent forwarding (-A, --forward-agent) is not supported"));
+    assert_eq!(sshd.commands().len(), 4);
+}
+
+#[test]
+fn host_keys_unknown_refused_accepted_or_unchecked() {
+    let sshd = Sshd::start(false);
+    let server = server();
+    let ep = format!("--endpoint={}", server.http_endpoint());
+    let tunnel = format!("--tunnel={}", sshd.host_port());
+    let port = format!("--ssh-port={}", sshd.port);
+    let kh = sshd.known_hosts("empty_known_hosts", false);
+    let flags = ssh_flags(&kh);
+    let fingerprint = {
+        let out = Command::new("ssh-keygen")
+            .arg("-l")
+            .arg("-f")
+            .arg(sshd.dir.path().join("host_key.pub"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    let prompt = format!(
+        "The authenticity of host '[127.0.0.1]:{}' can't be established.\n\
+         ssh-ed25519 key fingerprint is {fingerprint}.\n\
+         Are you sure you want to continue connecting (yes/no)? ",
+        sshd.port
+    );
+
+    // Strict checking (the default) and no answer: refused, nothing run, nothing written.
+    let run = fleetctl(&sshd, &args(&flags, &[&ep, &tunnel, "list-units"]), "");
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "{prompt}Host key verification failed.\n\
+             Unable to initialize client: failed initializing SSH client: "
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("127.0.0.1"), "{}", run.stderr);
+    let run = fleetctl(
+        &sshd,
+        &args(&flags, &[&ep, "status", &port, "hello"]),
+        "no\n",
+    );
+    assert_eq!(run.code, 255, "{}", run.transcript());
+    assert!(
+        run.stderr.starts_with(&format!(
+            "{prompt}Host key verification failed.\nUnable to SSH to remote host: "
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(sshd.commands().is_empty());
+    assert_eq!(std::fs::read_to_string(&kh).unwrap(), "");
+
+    // Answering yes trusts the key and records it; the next run asks nothing.
+    let run = fleetctl(
+        &sshd,
+        &args(&flags, &[&ep, "status", &port, "hello"]),
+        "yes\n",
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(
+        run.stderr,
+        format!(
+            "{prompt}Warning: Permanently added '[127.0.0.1]:{}' (ssh-ed25519) to the list of known hosts.\n",
+            sshd.port
+        )
+    );
+    assert!(std::fs::read_to_string(&kh)
+        .unwrap()
+        .contains(&sshd.host_public));
+    let run = fleetctl(
+        &sshd,
+        &args(&flags, &[&ep, &tunnel, "status", &port, "hello"]),
+        "",
+    );
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (0, ""),
+        "{}",
+        run.transcript()
+    );
+
+    // --strict-host-key-checking=false checks nothing and asks nothing.
+    let other = sshd.known_hosts("other_known_hosts", false);
+    let flags = ssh_flags(&other);
+    let run = fleetctl(
+        &sshd,
+        &args(
+            &flags,
+            &[
+                &ep,
+                &tunnel,
+                "--strict-host-key-checking=false",
+                "journal",
+                &port,
+                "-n",
+                "1",
+                "hello",
+            ],
+        ),
+        "",
+    );
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (0, ""),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), "");
+}
+
+#[test]
+fn fd_forward_copies_stdin_and_stdout_to_a_unix_socket() {
+    let server = TestServer::start().unwrap();
+    let socket = server.socket_path().unwrap().to_path_buf();
+    let bin = env!("CARGO_BIN_EXE_fleetctl");
+    let mut child = Command::new(bin)
+        .arg("fd-forward")
+        .arg(&socket)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // stdin stays open: fleet closing the connection after its answer ends fd-forward.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(
+            b"GET /fleet/v1/machines HTTP/1.1\r\nHost: domain-sock\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("HTTP/1.1 200 OK\r\n"), "{stdout}");
+    assert!(
+        stdout.contains("\"id\":\"113f16a7b4b64e9a8c1a3f0e5d2c7b01\""),
+        "{stdout}"
+    );
+
+    // The end of stdin ends it too, as in fleetctl.
+    let out = Command::new(bin)
+        .arg("fd-forward")
+        .arg(&socket)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
+
+    let missing = socket.with_file_name("missing.sock");
+    let out = Command::new(bin)
+        .arg("fd-forward")
+        .arg(&missing)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "Failed dialing remote address: dial unix {}: connect: no such file or directory\n",
+            missing.display()
+        )
+    );
+    let out = Command::new(bin)
+        .args(["fd-forward", "a", "b"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Provide a single argument\n"
+    );
+}
