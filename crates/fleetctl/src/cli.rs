@@ -278,16 +278,44 @@ pub enum Command {
     )]
     Cat(CatArgs),
 
-    /// Output the status of one or more units in the cluster (needs SSH)
-    #[command(after_help = "Examples:\n  fleetctl --tunnel 10.10.10.10 status foo.service")]
+    /// Output the status of one or more units in the cluster
+    #[command(
+        long_about = "Output the status of one or more units currently running in the cluster: \
+                      `systemctl status -l UNIT` on the unit's machine, over SSH to its primary \
+                      IP (through the --tunnel host when one is given).\n\n\
+                      This command does not work with global units.",
+        after_help = "Examples:\n  fleetctl status foo.service\n  \
+                      fleetctl --tunnel 10.10.10.10 status foo.service bar.service"
+    )]
     Status(SshCommandArgs),
 
-    /// Print the journal of a unit in the cluster to stdout (needs SSH)
-    #[command(after_help = "Examples:\n  fleetctl journal --lines 100 foo.service")]
+    /// Print the journal of a unit in the cluster to stdout
+    #[command(
+        long_about = "Outputs the journal of a unit by connecting to the machine that the unit \
+                      occupies (over SSH to its primary IP, through the --tunnel host when one \
+                      is given).\n\nThis command does not work with global units.",
+        after_help = "Examples:\n  fleetctl journal foo.service\n  \
+                      fleetctl journal --lines 100 foo.service\n  \
+                      fleetctl journal -f --sudo foo.service"
+    )]
     Journal(JournalArgs),
 
-    /// Open interactive shell on a machine in the cluster (needs SSH)
-    #[command(after_help = "Examples:\n  fleetctl ssh 113f16a7\n  fleetctl ssh foo.service")]
+    /// Open interactive shell on a machine in the cluster
+    #[command(
+        long_about = "Open an interactive shell, or run a command, on a specific machine in the \
+                      cluster or on the machine where the specified unit is located.\n\n\
+                      fleetctl tries to detect whether your first argument is a machine (an id \
+                      or a unique prefix of one) or a unit. To skip this check use the \
+                      --machine or --unit flags.\n\n\
+                      Commands run over fleetctl's own SSH connection; interactive shells and \
+                      agent forwarding (-A) use the OpenSSH client `ssh`, with the same user, \
+                      port, known-hosts file and tunnel.\n\n\
+                      This command does not work with global units.",
+        after_help = "Examples:\n  fleetctl ssh 2444264c-eac2-4eff-a490-32d5e5e4af24\n  \
+                      fleetctl --tunnel 10.10.10.10 ssh foo.service\n  \
+                      fleetctl ssh --forward-agent 2444264c\n  \
+                      fleetctl ssh --unit foo.service -- systemctl is-active foo.service"
+    )]
     Ssh(SshArgs),
 
     /// Proxy stdin and stdout to a unix domain socket
@@ -500,13 +528,15 @@ pub struct JournalArgs {
     #[arg(long, short = 'n', default_value = "10")]
     pub lines: u64,
     /// Continuously print new entries as they are appended to the journal
-    #[arg(long, short = 'f', alias = "f")]
+    #[arg(long, short = 'f', alias = "f", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_go_bool, default_value = "false", value_name = "BOOL")]
     pub follow: bool,
     /// Connect to remote hosts over SSH using this TCP port
     #[arg(long, default_value = "22")]
     pub ssh_port: u16,
     /// Execute journal command with sudo
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          value_parser = parse_go_bool, default_value = "false", value_name = "BOOL")]
     pub sudo: bool,
     /// Output mode, passed unaltered to journalctl on the remote host
     #[arg(long, default_value = "short")]
@@ -520,16 +550,17 @@ pub struct JournalArgs {
 #[derive(Debug, Args)]
 pub struct SshArgs {
     /// Forward local ssh-agent to target machine
-    #[arg(long, short = 'A', alias = "A")]
+    #[arg(long, short = 'A', alias = "A", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_go_bool, default_value = "false", value_name = "BOOL")]
     pub forward_agent: bool,
     /// Connect to remote hosts over SSH using this TCP port
     #[arg(long, default_value = "22")]
     pub ssh_port: u16,
     /// Open SSH connection to machine running provided unit
-    #[arg(long)]
+    #[arg(long, short = 'u')]
     pub unit: Option<String>,
-    /// Open SSH connection to this machine
-    #[arg(long)]
+    /// Open SSH connection to a specific machine (an id or a unique prefix)
+    #[arg(long, short = 'm')]
     pub machine: Option<String>,
     /// The machine or unit, then an optional command to run
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -539,7 +570,8 @@ pub struct SshArgs {
 /// Arguments of `fd-forward`.
 #[derive(Debug, Args)]
 pub struct FdForwardArgs {
-    /// The unix socket
+    /// The unix socket (fleetctl runs this on the tunnel host; not meant to be called
+    /// directly)
     #[arg(value_name = "SOCKET")]
     pub socket: Vec<String>,
 }

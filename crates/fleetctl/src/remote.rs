@@ -199,6 +199,115 @@ pub async fn execute(machine: &SshTunnel, line: &str) -> fleet::Result<i32> {
     Ok(status.map_or(255, |s| i32::try_from(s).unwrap_or(255)))
 }
 
+/// Quotes `s` for a POSIX shell (OpenSSH runs a `ProxyCommand` with the user's shell).
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:@,%".contains(c))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Splits a `[user@]host:port` tunnel address (IPv6 hosts in brackets).
+fn split_address(address: &str) -> (Option<&str>, &str, Option<&str>) {
+    let (user, rest) = match address.rsplit_once('@') {
+        Some((u, r)) => (Some(u), r),
+        None => (None, address),
+    };
+    if let Some(inner) = rest.strip_prefix('[') {
+        if let Some((host, after)) = inner.split_once(']') {
+            return (user, host, after.strip_prefix(':'));
+        }
+    }
+    match rest.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => (user, host, Some(port)),
+        _ => (user, rest, None),
+    }
+}
+
+/// The OpenSSH client options that carry fleetctl's global SSH flags: the user, the connect
+/// timeout, and host-key checking (`--strict-host-key-checking` asks about unknown hosts and
+/// records them in `--known-hosts-file`; without it nothing is checked).
+fn openssh_options(global: &GlobalArgs, user: &str) -> Vec<String> {
+    let mut opts = vec![
+        "-l".to_string(),
+        user.to_string(),
+        "-o".into(),
+        format!(
+            "ConnectTimeout={}",
+            global.ssh_timeout.ceil().max(1.0) as u64
+        ),
+    ];
+    if global.strict_host_key_checking {
+        opts.push("-o".into());
+        opts.push("StrictHostKeyChecking=ask".into());
+        opts.push("-o".into());
+        opts.push(format!(
+            "UserKnownHostsFile={}",
+            known_hosts_path(&global.known_hosts_file).display()
+        ));
+    } else {
+        opts.push("-o".into());
+        opts.push("StrictHostKeyChecking=no".into());
+        opts.push("-o".into());
+        opts.push("UserKnownHostsFile=/dev/null".into());
+        opts.push("-o".into());
+        opts.push("LogLevel=ERROR".into());
+    }
+    opts
+}
+
+/// The OpenSSH client (`ssh` on `PATH`) set up to reach `host:port` as the library's tunnel
+/// would — same user, timeout, known-hosts file and checking, and through the `--tunnel` host
+/// (a `ProxyCommand` running `ssh -W`) — for what the library's SSH tunnel does not offer yet:
+/// an interactive shell on a terminal, and agent forwarding. `command` may be empty (a shell).
+///
+/// ```
+/// # use clap::Parser;
+/// # use fleetctl::{cli::Cli, remote::openssh_command};
+/// let cli = Cli::parse_from(["fleetctl", "--tunnel=bastion", "--known-hosts-file=/kh", "ssh", "x"]);
+/// let cmd = openssh_command(&cli.global, "10.0.0.7", 22, true, &["uptime".to_string()]);
+/// let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+/// assert_eq!(args.join(" "),
+///     "-p 22 -l core -o ConnectTimeout=10 -o StrictHostKeyChecking=ask -o UserKnownHostsFile=/kh \
+///      -A -o ProxyCommand=ssh -W %h:%p -p 22 -l core -o ConnectTimeout=10 \
+///      -o StrictHostKeyChecking=ask -o UserKnownHostsFile=/kh bastion -- 10.0.0.7 uptime");
+/// ```
+pub fn openssh_command(
+    global: &GlobalArgs,
+    host: &str,
+    port: u16,
+    forward_agent: bool,
+    command: &[String],
+) -> std::process::Command {
+    let options = openssh_options(global, &global.ssh_username);
+    let mut cmd = std::process::Command::new("ssh");
+    cmd.arg("-p").arg(port.to_string()).args(&options);
+    if forward_agent {
+        cmd.arg("-A");
+    }
+    if let Some(tunnel) = tunnel_address(global.tunnel.as_deref()) {
+        let (user, thost, tport) = split_address(&tunnel);
+        let mut proxy = vec![
+            "ssh".to_string(),
+            "-W".into(),
+            "%h:%p".into(),
+            "-p".into(),
+            tport.unwrap_or("22").to_string(),
+        ];
+        // An explicit user in --tunnel wins over --ssh-username, as in the library.
+        let user = user.unwrap_or(&global.ssh_username);
+        proxy.extend(openssh_options(global, user).iter().map(|o| shell_quote(o)));
+        proxy.push(shell_quote(thost));
+        cmd.arg("-o")
+            .arg(format!("ProxyCommand={}", proxy.join(" ")));
+    }
+    cmd.arg("--").arg(host).args(command);
+    cmd
+}
+
 /// The machine id in `/etc/machine-id`, as fleet reads it (`readLocalMachineID`).
 fn local_machine_id() -> Option<String> {
     let id = std::fs::read_to_string("/etc/machine-id").ok()?;
@@ -276,6 +385,16 @@ mod tests {
         }
         assert_eq!(known_hosts_path("/x/kh"), PathBuf::from("/x/kh"));
         assert_eq!(known_hosts_path("~other/kh"), PathBuf::from("~other/kh"));
+    }
+
+    #[test]
+    fn tunnel_addresses() {
+        assert_eq!(split_address("h:22"), (None, "h", Some("22")));
+        assert_eq!(split_address("u@h:2222"), (Some("u"), "h", Some("2222")));
+        assert_eq!(split_address("[::1]:22"), (None, "::1", Some("22")));
+        assert_eq!(split_address("h"), (None, "h", None));
+        assert_eq!(shell_quote("/a b/kh"), "'/a b/kh'");
+        assert_eq!(shell_quote("%h:%p"), "%h:%p");
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! fleetctl's SSH features against a real OpenSSH server (see `common::sshd`) and
 //! fleet-testserver: the API through `--tunnel` over TCP and over fleet's unix socket, `status`,
 //! `journal` and `ssh` on a machine whose primary IP is 127.0.0.1 (reached on sshd's port with
-//! fleetctl's `--ssh-port`), host-key checking, and `fd-forward`.
+//! fleetctl's `--ssh-port`), host-key checking, authentication, and `fd-forward`.
+#![cfg(feature = "ssh")]
 
 mod common;
 
+use std::ffi::OsStr;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::sshd::{current_user, Sshd};
+use common::sshd::{current_user, Agent, Sshd};
 use common::{Run, TestServer};
 use fleet::v1 as fleet;
 
@@ -44,6 +46,11 @@ fn server() -> TestServer {
 /// Runs fleetctl as a user whose `~/.ssh/id_ed25519` sshd accepts (no ssh-agent, no
 /// `FLEETCTL_*`), with `stdin` as its input.
 fn fleetctl(sshd: &Sshd, args: &[&str], stdin: &str) -> Run {
+    fleetctl_with(sshd, args, stdin, &[])
+}
+
+/// [`fleetctl`] with more environment variables (such as `HOME` and `SSH_AUTH_SOCK`).
+fn fleetctl_with(sshd: &Sshd, args: &[&str], stdin: &str, env: &[(&str, &OsStr)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetctl"));
     for (k, _) in std::env::vars() {
         if k.starts_with("FLEETCTL_") {
@@ -53,6 +60,7 @@ fn fleetctl(sshd: &Sshd, args: &[&str], stdin: &str) -> Run {
     cmd.env_remove("SSH_AUTH_SOCK")
         .env("HOME", &sshd.home)
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -403,24 +411,6 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
         let run = fleetctl(&sshd, &args(&flags, &a), "");
         assert_eq!((run.code, run.stderr.as_str()), (1, message), "{rest:?}");
     }
-    // Not supported yet, and said so.
-    let run = fleetctl(&sshd, &args(&flags, &[&ep, "ssh", &port, "5e1f"]), "");
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr
-            .starts_with("Failed opening shell over SSH: an interactive shell is not supported"),
-        "{}",
-        run.stderr
-    );
-    let run = fleetctl(
-        &sshd,
-        &args(&flags, &[&ep, "ssh", &port, "-A", "5e1f", "true"]),
-        "",
-    );
-    assert_eq!(run.code, 1);
-    assert!(run
-        .stderr
-        .contains("agent forwarding (-A, --forward-agent) is not supported"));
     assert_eq!(sshd.commands().len(), 4);
 }
 
@@ -609,5 +599,141 @@ fn fd_forward_copies_stdin_and_stdout_to_a_unix_socket() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "Provide a single argument\n"
+    );
+}
+
+#[test]
+fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
+    let sshd = Sshd::start(false);
+    let server = server();
+    let agent = Agent::start(&sshd);
+    let kh = sshd.known_hosts("known_hosts", true);
+    let flags = ssh_flags(&kh);
+    let ep = format!("--endpoint={}", server.http_endpoint());
+    let port = format!("--ssh-port={}", sshd.port);
+    let tunnel = format!("--tunnel={}", sshd.host_port());
+    let sock = [("SSH_AUTH_SOCK", agent.socket.as_os_str())];
+
+    // No command: a shell (fed from stdin here, as there is no terminal).
+    let run = fleetctl_with(
+        &sshd,
+        &args(&flags, &[&ep, "ssh", &port, "5e1f"]),
+        "echo shell-$((6*7))\nexit 5\n",
+        &sock,
+    );
+    assert_eq!(run.code, 5, "{}", run.transcript());
+    assert_eq!(run.stdout, "shell-42\n");
+    // The same through the tunnel host (a ProxyCommand), to a unit's machine.
+    let run = fleetctl_with(
+        &sshd,
+        &args(&flags, &[&ep, &tunnel, "ssh", &port, "-u", "hello"]),
+        "echo via-tunnel\n",
+        &sock,
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(run.stdout, "via-tunnel\n");
+    assert_eq!(sshd.commands(), ["<shell>", "<shell>"]);
+
+    // -A forwards the agent: the remote side sees a socket.
+    let run = fleetctl_with(
+        &sshd,
+        &args(
+            &flags,
+            &[
+                &ep,
+                "ssh",
+                &port,
+                "-A",
+                "5e1f",
+                r#"test -S "$SSH_AUTH_SOCK" && echo forwarded"#,
+            ],
+        ),
+        "",
+        &sock,
+    );
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "forwarded\n"),
+        "{}",
+        run.transcript()
+    );
+    // Without -A it does not.
+    let run = fleetctl_with(
+        &sshd,
+        &args(
+            &flags,
+            &[
+                &ep,
+                "ssh",
+                &port,
+                "5e1f",
+                r#"test -S "$SSH_AUTH_SOCK" || echo none"#,
+            ],
+        ),
+        "",
+        &sock,
+    );
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "none\n"),
+        "{}",
+        run.transcript()
+    );
+}
+
+#[test]
+fn authentication_through_the_agent_or_a_clear_error() {
+    let sshd = Sshd::start(false);
+    let server = server();
+    let agent = Agent::start(&sshd);
+    let kh = sshd.known_hosts("known_hosts", true);
+    let flags = ssh_flags(&kh);
+    let ep = format!("--endpoint={}", server.http_endpoint());
+    let port = format!("--ssh-port={}", sshd.port);
+    let tunnel = format!("--tunnel={}", sshd.host_port());
+    // A home without keys: only the agent can authenticate (fleetctl's own way).
+    let empty_home = tempfile::tempdir().unwrap();
+    let home = ("HOME", empty_home.path().as_os_str());
+    let sock = ("SSH_AUTH_SOCK", agent.socket.as_os_str());
+
+    let run = fleetctl_with(
+        &sshd,
+        &args(&flags, &[&ep, &tunnel, "status", &port, "hello"]),
+        "",
+        &[home, sock],
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.starts_with("* hello.service"), "{}", run.stdout);
+
+    // No agent and no keys: a clear error naming what was tried.
+    let run = fleetctl_with(
+        &sshd,
+        &args(&flags, &[&ep, &tunnel, "list-units"]),
+        "",
+        &[home],
+    );
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .starts_with("Unable to initialize client: failed initializing SSH client: "),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("SSH_AUTH_SOCK"), "{}", run.stderr);
+    let run = fleetctl_with(
+        &sshd,
+        &args(&flags, &[&ep, "ssh", &port, "5e1f", "true"]),
+        "",
+        &[home],
+    );
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.starts_with("Failed building SSH client: "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        sshd.commands(),
+        [r#"systemctl "status" "-l" "hello.service""#]
     );
 }

@@ -2,9 +2,10 @@
 //! a unique prefix) or by a unit it runs — through the tunnel host with `--tunnel`, as
 //! fleetctl 1.0 does.
 //!
-//! Not yet supported (each refused with a clear message): an interactive shell (no command),
-//! which needs a pseudo-terminal session, and agent forwarding (`-A`); the fleet library's SSH
-//! tunnel offers neither yet.
+//! A command runs over the fleet library's SSH connection. An interactive shell (no command)
+//! and agent forwarding (`-A`), which that connection does not offer yet, are handed to the
+//! OpenSSH client (`ssh` on `PATH`) with the same user, port, known-hosts file, host-key
+//! checking and `--tunnel` host (see [`remote::openssh_command`]).
 
 use crate::api::Api;
 use crate::cli::{GlobalArgs, SshArgs};
@@ -122,22 +123,24 @@ pub async fn run(api: &mut Api, global: &GlobalArgs, args: &SshArgs) -> i32 {
     }
     let (host, port) = remote::ssh_address(&addr, args.ssh_port);
     let command = trim_to_dashes(rest);
-    if args.forward_agent {
-        output::stderr(&format!(
-            "Failed building SSH client: agent forwarding (-A, --forward-agent) is not supported \
-             by this fleetctl yet; use ssh -A -p {port} {}@{host} instead",
-            global.ssh_username
-        ));
-        return 1;
-    }
-    if command.is_empty() {
-        output::stderr(&format!(
-            "Failed opening shell over SSH: an interactive shell is not supported by this \
-             fleetctl yet; give a command to run (fleetctl ssh MACHINE COMMAND...), or use \
-             ssh -p {port} {}@{host}",
-            global.ssh_username
-        ));
-        return 1;
+    if args.forward_agent || command.is_empty() {
+        let mut ssh = remote::openssh_command(global, &host, port, args.forward_agent, command);
+        tracing::debug!(?ssh, "running the OpenSSH client");
+        return match ssh.status() {
+            Ok(status) => status.code().unwrap_or(255),
+            Err(e) => {
+                let what = if command.is_empty() {
+                    "Failed opening shell over SSH"
+                } else {
+                    "Failed running command over SSH"
+                };
+                output::stderr(&format!(
+                    "{what}: cannot run the OpenSSH client `ssh`, which fleetctl uses for \
+                     interactive shells and agent forwarding: {e}"
+                ));
+                1
+            }
+        };
     }
     let client = match remote::machine(api, global, &host, port) {
         Ok(c) => c,

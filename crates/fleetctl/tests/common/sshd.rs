@@ -4,7 +4,8 @@
 //! Every session command goes through a `ForceCommand` recorder that appends the exact command
 //! line fleetctl sent (`$SSH_ORIGINAL_COMMAND`) to `commands.log`, puts fake `systemctl`,
 //! `journalctl` and `sudo` first on `PATH`, and runs the command with `/bin/sh -c`. The fakes
-//! print recognisable output and append their arguments, one per line, to `<name>.args`.
+//! print recognisable output and append their arguments, one per line, to `<name>.args`. A
+//! session without a command (a shell) is logged as `<shell>` and runs `/bin/sh`.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
@@ -78,9 +79,13 @@ impl Sshd {
             &d.join("record.sh"),
             &format!(
                 "#!/bin/sh\n\
-                 printf '%s\\n' \"$SSH_ORIGINAL_COMMAND\" >> {dd}/commands.log\n\
                  PATH={dd}/bin:$PATH\n\
                  export PATH\n\
+                 if [ -z \"$SSH_ORIGINAL_COMMAND\" ]; then\n\
+                 echo '<shell>' >> {dd}/commands.log\n\
+                 exec /bin/sh\n\
+                 fi\n\
+                 printf '%s\\n' \"$SSH_ORIGINAL_COMMAND\" >> {dd}/commands.log\n\
                  exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n"
             ),
         );
@@ -252,6 +257,57 @@ impl Sshd {
 }
 
 impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A real `ssh-agent -D -a <socket>` holding the server's user key, killed on drop.
+pub struct Agent {
+    child: Child,
+    pub socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Agent {
+    pub fn start(sshd: &Sshd) -> Agent {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("agent.sock");
+        let mut child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh-agent runs (apt-get install openssh-client)");
+        // ssh-agent prints its environment lines once the socket is bound.
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.contains("SSH_AUTH_SOCK"), "ssh-agent said {first:?}");
+        let out = Command::new("ssh-add")
+            .arg(sshd.home.join(".ssh").join("id_ed25519"))
+            .env("SSH_AUTH_SOCK", &socket)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ssh-add: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Agent {
+            child,
+            socket,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Agent {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
