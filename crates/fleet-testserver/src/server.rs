@@ -226,9 +226,8 @@ impl TestServer {
     }
 
     fn start_with(b: Builder) -> Result<TestServer, Error> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("fleet-testserver")
+        // One thread serves everything: cheapest per request, and plenty for a test server.
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::Io {
