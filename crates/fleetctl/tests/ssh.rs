@@ -95,6 +95,9 @@ fn args<'a>(flags: &'a [String], rest: &[&'a str]) -> Vec<&'a str> {
 
 #[test]
 fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
+    if !common::sshd::openssh_available("api_through_the_tunnel_over_tcp_and_the_unix_socket") {
+        return;
+    }
     let sshd = Sshd::start(true);
     let server = server();
     let kh = sshd.known_hosts("known_hosts", true);
@@ -161,7 +164,44 @@ fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
 }
 
 #[test]
+fn unix_socket_through_fd_forward_when_streamlocal_is_refused() {
+    if !common::sshd::openssh_available(
+        "unix_socket_through_fd_forward_when_streamlocal_is_refused",
+    ) {
+        return;
+    }
+    // As fleetctl does: the tunnel host runs `fleetctl fd-forward <socket>` (this fleetctl).
+    let sshd = Sshd::start_with(false, false);
+    sshd.install("fleetctl", Path::new(env!("CARGO_BIN_EXE_fleetctl")));
+    let server = server();
+    let kh = sshd.known_hosts("known_hosts", true);
+    let mut flags = ssh_flags(&kh);
+    flags.push(format!("--tunnel={}", sshd.host_port()));
+    let socket = server.socket_path().unwrap().to_path_buf();
+    let ep = format!("--endpoint=unix://{}", socket.display());
+    let run = fleetctl(
+        &sshd,
+        &args(&flags, &[&ep, "list-units", "--fields=unit,active"]),
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(
+        run.stdout,
+        "UNIT\t\t\tACTIVE\neverywhere.service\tactive\nfailing.service\t\tactive\n\
+         hello.service\t\tactive\n"
+    );
+    let commands = sshd.commands();
+    assert!(!commands.is_empty());
+    for c in &commands {
+        assert_eq!(c, &format!("fleetctl fd-forward {}", socket.display()));
+    }
+}
+
+#[test]
 fn status_runs_systemctl_on_the_units_machine() {
+    if !common::sshd::openssh_available("status_runs_systemctl_on_the_units_machine") {
+        return;
+    }
     let sshd = Sshd::start(false);
     let server = server();
     let kh = sshd.known_hosts("known_hosts", true);
@@ -238,6 +278,9 @@ fn status_runs_systemctl_on_the_units_machine() {
 
 #[test]
 fn journal_runs_journalctl_as_fleetctl_builds_it() {
+    if !common::sshd::openssh_available("journal_runs_journalctl_as_fleetctl_builds_it") {
+        return;
+    }
     let sshd = Sshd::start(false);
     let server = server();
     let kh = sshd.known_hosts("known_hosts", true);
@@ -311,6 +354,9 @@ fn journal_runs_journalctl_as_fleetctl_builds_it() {
 
 #[test]
 fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
+    if !common::sshd::openssh_available("ssh_runs_a_command_on_a_machine_or_a_units_machine") {
+        return;
+    }
     let sshd = Sshd::start(false);
     let server = server();
     let kh = sshd.known_hosts("known_hosts", true);
@@ -416,6 +462,9 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
 
 #[test]
 fn host_keys_unknown_refused_accepted_or_unchecked() {
+    if !common::sshd::openssh_available("host_keys_unknown_refused_accepted_or_unchecked") {
+        return;
+    }
     let sshd = Sshd::start(false);
     let server = server();
     let ep = format!("--endpoint={}", server.http_endpoint());
@@ -604,6 +653,9 @@ fn fd_forward_copies_stdin_and_stdout_to_a_unix_socket() {
 
 #[test]
 fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
+    if !common::sshd::openssh_available("ssh_shell_and_agent_forwarding_use_the_openssh_client") {
+        return;
+    }
     let sshd = Sshd::start(false);
     let server = server();
     let agent = Agent::start(&sshd);
@@ -683,6 +735,9 @@ fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
 
 #[test]
 fn authentication_through_the_agent_or_a_clear_error() {
+    if !common::sshd::openssh_available("authentication_through_the_agent_or_a_clear_error") {
+        return;
+    }
     let sshd = Sshd::start(false);
     let server = server();
     let agent = Agent::start(&sshd);
@@ -735,5 +790,76 @@ fn authentication_through_the_agent_or_a_clear_error() {
     assert_eq!(
         sshd.commands(),
         [r#"systemctl "status" "-l" "hello.service""#]
+    );
+}
+
+#[test]
+fn commands_for_this_machine_run_locally() {
+    // fleetctl runs status/journal itself, not over SSH, when the unit's machine is this one
+    // (/etc/machine-id). The machine's IP is one nothing answers at (TEST-NET-1).
+    let id = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
+    let id = id.trim();
+    if id.is_empty() {
+        eprintln!("skipping commands_for_this_machine_run_locally: no /etc/machine-id");
+        return;
+    }
+    let server = TestServer::builder()
+        .machines(vec![fleet::Machine {
+            id: id.into(),
+            primary_ip: "192.0.2.1".into(),
+            ..Default::default()
+        }])
+        .start()
+        .unwrap();
+    server.put_unit_raw(
+        "hello.service",
+        vec![fleet::UnitOption::new("Service", "ExecStart", "/bin/true")],
+        "launched",
+    );
+    assert!(server.wait_settled(Duration::from_secs(10)));
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for fake in ["systemctl", "journalctl"] {
+        let path = bin.join(fake);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$@\" > {}/{fake}.args\necho local {fake}\nexit 3\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        assert!(Command::new("chmod")
+            .arg("755")
+            .arg(&path)
+            .status()
+            .unwrap()
+            .success());
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let ep = server.http_endpoint();
+    let env = [("PATH", path.as_str())];
+    let run = common::fleetctl_env(Some(&ep), dir.path(), &["status", "hello"], &env);
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (3, "local systemctl\n", "")
+    );
+    let run = common::fleetctl_env(
+        Some(&ep),
+        dir.path(),
+        &["journal", "-n", "2", "hello"],
+        &env,
+    );
+    assert_eq!((run.code, run.stdout.as_str()), (3, "local journalctl\n"));
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    assert_eq!(read("systemctl.args"), "status\n-l\nhello.service\n");
+    assert_eq!(
+        read("journalctl.args"),
+        "--unit\nhello.service\n--no-pager\n-n\n2\n--output\nshort\n"
     );
 }

@@ -12,6 +12,30 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+/// Whether OpenSSH (`sshd`, `ssh-keygen`, `ssh-agent`, `ssh`) is installed. Without it a test
+/// says what it skipped and passes, except under CI (`CI` set), where it fails.
+pub fn openssh_available(test: &str) -> bool {
+    let found = Path::new("/usr/sbin/sshd").exists()
+        && ["ssh-keygen", "ssh-agent", "ssh-add", "ssh"]
+            .iter()
+            .all(|p| {
+                Command::new(p)
+                    .arg("-?")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok()
+            });
+    if !found {
+        let msg = format!(
+            "{test}: OpenSSH is not installed (apt-get install openssh-server openssh-client)"
+        );
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("skipping {msg}");
+    }
+    found
+}
+
 pub struct Sshd {
     child: Child,
     pub port: u16,
@@ -56,6 +80,12 @@ pub fn current_user() -> String {
 impl Sshd {
     /// Starts sshd; `debug_log` sets `LogLevel DEBUG1`, which logs each forwarded channel.
     pub fn start(debug_log: bool) -> Sshd {
+        Sshd::start_with(debug_log, true)
+    }
+
+    /// [`Sshd::start`], choosing whether `direct-streamlocal` channels are allowed (without
+    /// them, fleetctl falls back to running `fleetctl fd-forward` on the server).
+    pub fn start_with(debug_log: bool, allow_streamlocal: bool) -> Sshd {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         keygen(&d.join("host_key"));
@@ -129,11 +159,16 @@ impl Sshd {
             log: Arc::new(Mutex::new(String::new())),
         };
         sshd.child.wait().unwrap();
-        sshd.spawn(debug_log);
+        sshd.spawn(debug_log, allow_streamlocal);
         sshd
     }
 
-    fn spawn(&mut self, debug_log: bool) {
+    /// Puts a program (such as the fleetctl binary) on the sessions' `PATH`.
+    pub fn install(&self, name: &str, program: &Path) {
+        std::os::unix::fs::symlink(program, self.dir.path().join("bin").join(name)).unwrap();
+    }
+
+    fn spawn(&mut self, debug_log: bool, allow_streamlocal: bool) {
         // sshd insists on its privilege-separation directory.
         std::fs::create_dir_all("/run/sshd").ok();
         let d = self.dir.path().to_path_buf();
@@ -154,13 +189,14 @@ impl Sshd {
                      KbdInteractiveAuthentication no\n\
                      AuthorizedKeysFile {authorized}\n\
                      AllowTcpForwarding yes\n\
-                     AllowStreamLocalForwarding yes\n\
+                     AllowStreamLocalForwarding {streamlocal}\n\
                      DisableForwarding no\n\
                      ForceCommand {record}\n\
                      LogLevel {level}\n",
                     host_key = d.join("host_key").display(),
                     authorized = d.join("authorized_keys").display(),
                     record = d.join("record.sh").display(),
+                    streamlocal = if allow_streamlocal { "yes" } else { "no" },
                     level = if debug_log { "DEBUG1" } else { "VERBOSE" },
                 ),
             )
