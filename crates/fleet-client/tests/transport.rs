@@ -581,3 +581,43 @@ fn requests_are_traced_with_method_path_and_status() {
     assert!(line.contains("method=GET"), "{line}");
     assert!(line.contains("status=404"), "{line}");
 }
+
+/// On a multi-threaded runtime a connection comes back to hyper-util's pool from another
+/// thread just after its body was read; the next request must wait for it, not dial anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_connection_on_a_multi_threaded_runtime_too() {
+    for _ in 0..5 {
+        let server = Server::start(with_discovery(paged_units)).await;
+        let client = fleet::Client::new(&server.endpoint()).await.unwrap();
+        let units: Vec<fleet::Unit> = within(client.list_units().try_collect()).await.unwrap();
+        assert_eq!(units.len(), 1000);
+        for _ in 0..5 {
+            within(client.list_units().next()).await.unwrap().unwrap();
+        }
+        assert_eq!(server.connections(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_still_open_connections_as_needed() {
+    // Ten requests that fleet never answers are in flight at once: each needs a connection
+    // (the one from discovery plus nine new ones), and each ends with its own timeout.
+    let server = Server::start(with_discovery(|_req| Action::Hang)).await;
+    let client = fleet::Client::builder(&server.endpoint())
+        .timeout(Duration::from_millis(500))
+        .build()
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get_unit(&format!("u{i}.service")).await })
+        })
+        .collect();
+    for t in tasks {
+        let err = within(t).await.unwrap().unwrap_err();
+        assert!(matches!(err, fleet::Error::Timeout { .. }), "{err:?}");
+    }
+    assert_eq!(server.connections(), 10);
+    assert_eq!(server.requests().len(), 11);
+}

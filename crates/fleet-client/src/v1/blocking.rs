@@ -1,8 +1,8 @@
 //! A blocking client: the same calls as [`crate::v1::Client`], for code without an async
 //! runtime.
 //!
-//! [`Client`] is a thin wrapper over the async client that owns a small current-thread tokio
-//! runtime; every call blocks on it. Lists are iterators that fetch a page when the previous
+//! [`Client`] is a thin wrapper over the async client that owns a small tokio runtime (one
+//! worker thread, which keeps the pooled connection serviced); every call blocks on it. Lists are iterators that fetch a page when the previous
 //! one is used up.
 //!
 //! Calling it from inside an async runtime (where blocking would stall a worker thread, and
@@ -54,7 +54,12 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     fn new() -> Result<Runtime> {
-        let rt = tokio::runtime::Builder::new_current_thread()
+        // One worker thread drives the pooled connections between calls (so a connection
+        // fleet closed while idle is noticed, and units of this client can also be awaited
+        // from another runtime); the calls themselves run on the calling thread.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("fleet-blocking")
             .enable_all()
             .build()
             .map_err(|e| Error::Transport {

@@ -28,7 +28,7 @@ pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POLL_INTERVAL,
 use super::discovery::Discovery;
 use super::page::{excerpt, PageItem};
 use super::request::{Call, RequestFactory};
-use super::transport::connector::{ConnectError, Connector};
+use super::transport::connector::{ConnectError, Connector, Reuse, SERVED};
 use super::transport::tls::TlsSetup;
 use super::transport::{Direct, Target};
 use super::{Endpoint, Error, Page, Result};
@@ -60,6 +60,7 @@ struct Inner {
     endpoint: Endpoint,
     requests: RequestFactory,
     http: HyperClient<Connector, Full<Bytes>>,
+    reuse: Arc<Reuse>,
     timeout: Duration,
     poll_interval: Duration,
     connector: Arc<dyn super::transport::Connect>,
@@ -143,11 +144,13 @@ impl Client {
         };
         let connect: Arc<dyn super::transport::Connect> =
             b.connector.unwrap_or_else(|| Arc::new(Direct));
+        let reuse = Arc::new(Reuse::default());
         let connector = Connector {
             connect: connect.clone(),
             target: endpoint.target(),
             tls,
             connect_timeout: b.connect_timeout,
+            reuse: reuse.clone(),
         };
         let http = HyperClient::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
@@ -163,7 +166,7 @@ impl Client {
             .header(http::header::USER_AGENT, b.user_agent.as_str())
             .body(Bytes::new())
             .map_err(|e| discovery_error(format!("cannot build the discovery request: {e}")))?;
-        let response = send_raw(&http, &endpoint, b.timeout, request)
+        let response = send_raw(&http, &reuse, &endpoint, b.timeout, request)
             .await
             .map_err(|e| match e {
                 tls @ Error::Tls { .. } => tls,
@@ -184,6 +187,7 @@ impl Client {
                 endpoint,
                 requests,
                 http,
+                reuse,
                 timeout: b.timeout,
                 poll_interval: b.poll_interval,
                 connector: connect,
@@ -197,6 +201,7 @@ impl Client {
         let request = self.inner.requests.build(call)?;
         send_raw(
             &self.inner.http,
+            &self.inner.reuse,
             &self.inner.endpoint,
             self.inner.timeout,
             request,
@@ -394,6 +399,7 @@ fn unexpected_status(response: Response, expected: &str) -> Error {
 /// Send one request on the pool and read the whole response, within `timeout`.
 async fn send_raw(
     http: &HyperClient<Connector, Full<Bytes>>,
+    reuse: &Arc<Reuse>,
     endpoint: &Endpoint,
     timeout: Duration,
     request: http::Request<Bytes>,
@@ -410,11 +416,13 @@ async fn send_raw(
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let request = request.map(Full::new);
+    let in_flight = reuse.start_request();
     let exchange = async {
-        let response = http
-            .request(request)
+        let response = SERVED
+            .scope(in_flight.flag(), http.request(request))
             .await
             .map_err(|e| map_send_error(e, endpoint, &label))?;
+        in_flight.served();
         let status = response.status();
         let body = response
             .into_body()
@@ -469,7 +477,7 @@ fn map_send_error(
                 ConnectError::Tls { .. } => Error::Tls {
                     message: c.to_string(),
                 },
-                ConnectError::Io { .. } => Error::Transport {
+                ConnectError::Io { .. } | ConnectError::NotNeeded => Error::Transport {
                     endpoint: endpoint.to_string(),
                     message: c.to_string(),
                     source: Some(Box::new(err)),

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -33,6 +34,82 @@ pub(crate) enum ConnectError {
         target: Target,
         source: std::io::Error,
     },
+    /// A connection started while the pool was racing for one, no longer needed: the request
+    /// got the connection that became idle. Only ever seen by hyper-util's background connect.
+    NotNeeded,
+}
+
+/// How long a new connection waits for a busy one to come back to the pool (see [`Reuse`]).
+const HANDOFF_WAIT: Duration = Duration::from_millis(200);
+
+/// Bookkeeping that makes keep-alive reuse deterministic.
+///
+/// hyper-util's pool races a new connection against the checkout of an idle one. A connection
+/// returns to the pool from a spawned task just after its response body was read, so on a
+/// multi-threaded runtime the next request often finds the pool empty for a moment and opens a
+/// second connection. To avoid that, a new connection is only dialed when there are more
+/// requests in flight than open connections; otherwise it waits (at most [`HANDOFF_WAIT`]) for
+/// the open one to come back, and gives up once the request that asked for it was served.
+#[derive(Debug, Default)]
+pub(crate) struct Reuse {
+    live: AtomicUsize,
+    in_flight: AtomicUsize,
+    changed: tokio::sync::Notify,
+}
+
+tokio::task_local! {
+    /// Set by the client around each request: becomes true once the request no longer needs a
+    /// new connection (its response arrived, or it ended).
+    pub(crate) static SERVED: Arc<AtomicBool>;
+}
+
+impl Reuse {
+    /// Count a request in flight until the returned guard is dropped.
+    pub(crate) fn start_request(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.changed.notify_waiters();
+        InFlight {
+            reuse: self.clone(),
+            served: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// A request in flight (see [`Reuse`]).
+pub(crate) struct InFlight {
+    reuse: Arc<Reuse>,
+    served: Arc<AtomicBool>,
+}
+
+impl InFlight {
+    /// The flag to put in [`SERVED`] while the request runs.
+    pub(crate) fn flag(&self) -> Arc<AtomicBool> {
+        self.served.clone()
+    }
+
+    /// The response head arrived: the request has its connection.
+    pub(crate) fn served(&self) {
+        self.served.store(true, Ordering::SeqCst);
+        self.reuse.changed.notify_waiters();
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.served.store(true, Ordering::SeqCst);
+        self.reuse.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.reuse.changed.notify_waiters();
+    }
+}
+
+/// Counts an open connection (see [`Reuse`]).
+struct Live(Arc<Reuse>);
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::SeqCst);
+        self.0.changed.notify_waiters();
+    }
 }
 
 impl fmt::Display for ConnectError {
@@ -47,6 +124,7 @@ impl fmt::Display for ConnectError {
             ConnectError::Tls { target, source } => {
                 write!(f, "TLS handshake with {target} failed: {source}")
             }
+            ConnectError::NotNeeded => f.write_str("connection not needed: an idle one was reused"),
         }
     }
 }
@@ -54,7 +132,7 @@ impl fmt::Display for ConnectError {
 impl std::error::Error for ConnectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ConnectError::Timeout { .. } => None,
+            ConnectError::Timeout { .. } | ConnectError::NotNeeded => None,
             ConnectError::Io { source, .. } | ConnectError::Tls { source, .. } => Some(source),
         }
     }
@@ -67,6 +145,7 @@ pub(crate) struct Connector {
     pub(crate) target: Target,
     pub(crate) tls: Option<TlsSetup>,
     pub(crate) connect_timeout: Duration,
+    pub(crate) reuse: Arc<Reuse>,
 }
 
 impl fmt::Debug for Connector {
@@ -81,7 +160,30 @@ impl fmt::Debug for Connector {
 }
 
 impl Connector {
-    async fn dial(self) -> Result<Conn, ConnectError> {
+    /// Wait until a new connection is really needed (see [`Reuse`]).
+    async fn wait_for_need(&self, served: &AtomicBool) -> Result<(), ConnectError> {
+        let deadline = tokio::time::Instant::now() + HANDOFF_WAIT;
+        loop {
+            let notified = self.reuse.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if served.load(Ordering::SeqCst) {
+                return Err(ConnectError::NotNeeded);
+            }
+            let live = self.reuse.live.load(Ordering::SeqCst);
+            if live < self.reuse.in_flight.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn dial(self, served: Option<Arc<AtomicBool>>) -> Result<Conn, ConnectError> {
+        if let Some(served) = served {
+            self.wait_for_need(&served).await?;
+        }
         let target = self.target.clone();
         let timeout = self.connect_timeout;
         let attempt = async {
@@ -118,8 +220,11 @@ impl Connector {
             }
         };
         tracing::debug!(%target, "opened connection to fleet");
+        self.reuse.live.fetch_add(1, Ordering::SeqCst);
+        self.reuse.changed.notify_waiters();
         Ok(Conn {
             io: TokioIo::new(io),
+            _live: Live(self.reuse.clone()),
         })
     }
 }
@@ -134,13 +239,16 @@ impl tower_service::Service<Uri> for Connector {
     }
 
     fn call(&mut self, _uri: Uri) -> Self::Future {
-        Box::pin(self.clone().dial())
+        // Called from the requesting task, inside the client's `SERVED` scope.
+        let served = SERVED.try_with(|s| s.clone()).ok();
+        Box::pin(self.clone().dial(served))
     }
 }
 
 /// One connection to fleet, as hyper sees it.
 pub(crate) struct Conn {
     io: TokioIo<BoxIo>,
+    _live: Live,
 }
 
 impl Connection for Conn {
