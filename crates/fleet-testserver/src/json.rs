@@ -15,6 +15,15 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = s.as_bytes();
+    // Fast path: nothing to escape (0xE2 starts U+2028/U+2029, which take the slow path).
+    if !bytes
+        .iter()
+        .any(|&b| b < 0x20 || matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xE2))
+    {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, ch) in s.char_indices() {
         let escape: Option<&[u8]> = match ch {
