@@ -20,6 +20,17 @@ use super::{Error, Result};
 
 /// A parsed fleet endpoint.
 ///
+/// | form | example | used by |
+/// |---|---|---|
+/// | `http://host[:port]` | `http://127.0.0.1:49153` | both (port defaults to 80) |
+/// | `https://host[:port]` | `https://fleet.example.com:8443` | fleetctl (port defaults to 443) |
+/// | `http+unix://<percent-encoded socket path>` | `http+unix://%2Fvar%2Frun%2Ffleet.sock` | python-fleet |
+/// | `unix://<socket path>` | `unix:///var/run/fleet.sock` | fleetctl (its default endpoint) |
+///
+/// Schemes are case-insensitive. A single trailing `/` is accepted; any other path, a query, a
+/// fragment or user information is refused ([`Error::InvalidEndpoint`] saying what is wrong):
+/// fleet's API always lives at `/fleet/v1/` under the endpoint.
+///
 /// ```
 /// use fleet::v1::{Endpoint, transport::Target};
 ///
@@ -48,7 +59,7 @@ enum Kind {
 }
 
 impl Endpoint {
-    /// Parse an endpoint string (see the [module docs](self) for the accepted forms).
+    /// Parse an endpoint string (see [`Endpoint`] for the accepted forms).
     ///
     /// A malformed endpoint is [`Error::InvalidEndpoint`] with the reason.
     pub fn parse(endpoint: &str) -> Result<Endpoint> {

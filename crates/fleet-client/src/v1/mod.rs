@@ -3,10 +3,11 @@
 //! The layers, from the bottom up:
 //!
 //! * [`unit_file`]: unit files exactly as fleet reads, writes and hashes them (pure, no I/O);
-//! * `endpoint` and `transport`: where fleet is and how bytes get there (TCP, unix socket, TLS, SSH);
-//! * `discovery` and `request`: the method table read from fleet's discovery document, and the
+//! * [`Endpoint`] and [`transport`]: where fleet is and how bytes get there (TCP, unix socket, TLS, SSH);
+//! * [`discovery`] and [`request`]: the method table read from fleet's discovery document, and the
 //!   I/O-free construction of each HTTP request from it;
-//! * [`Client`] (async) and [`blocking::Client`]: typed calls on units, unit states and machines.
+//! * [`Client`] (async) and [`blocking::Client`]: typed calls on units, unit states and machines;
+//!   lists are lazy streams (iterators) over [`Page`]s, and [`wait`] polls for a condition.
 
 pub mod blocking;
 mod client;

@@ -6,7 +6,7 @@
 //!   unit name percent-encoded as one path segment: every byte other than `A-Z a-z 0-9 - . _ ~`
 //!   is encoded (`/`, `?`, `#`, `%`, `@`, `\`, space…), and the names `.` and `..` are sent as
 //!   `%2E` and `%2E%2E`, so no name can change the path the request is sent to.
-//! * Names are validated with fleet's rules ([`unit_file::validate_unit_name`]) before a `PUT`
+//! * Names are validated with fleet's rules ([`validate_unit_name`](crate::v1::unit_file::validate_unit_name)) before a `PUT`
 //!   (create, set desired state): fleet validates them there too. `GET` and `DELETE` send any
 //!   non-empty name, as fleet and python-fleet do; fleet answers `404 unit does not exist` for a
 //!   name it could never hold. An empty name is refused for every call, since it would address

@@ -40,6 +40,33 @@ const DISCOVERY_PATH: &str = "/fleet/v1/discovery";
 ///
 /// Cheap to clone (an `Arc` inside; clones share the connection pool), `Send + Sync`.
 ///
+/// # Connections
+///
+/// Requests share one keep-alive connection (hyper-util's pool behind the client's own
+/// connector); a new one is opened only while more requests are in flight than connections are
+/// open, so sequential calls — listing 1,000 units over 10 pages, say — use one connection.
+///
+/// # Errors
+///
+/// Every call fails with one of:
+///
+/// * [`Error::Api`]`{ code, message }` for every response with status 400 or more: `message` is
+///   fleet's `{"error":{"code","message"}}` message (often empty: fleet sends `""` for routing
+///   404s and all 500s), or the start of the body when it is not of that shape (a proxy's
+///   `502`, say), and `code` is the HTTP status;
+/// * [`Error::UnexpectedResponse`] for a response that is not what the API promises: another
+///   success status than the call's (a `301` redirect, a `200` where `201`/`204` is due is
+///   accepted), or a body that does not decode; it carries the request, status and a short
+///   excerpt of the body;
+/// * [`Error::NoResponse`] when fleet closes the connection without answering (fleet v1.0.0
+///   does for `GET /fleet/v1/state/<unknown unit>`);
+/// * [`Error::Timeout`] when a request (from sending to the end of the body) takes longer than
+///   the [timeout](ClientBuilder::timeout), or connecting longer than the [connect
+///   timeout](ClientBuilder::connect_timeout);
+/// * [`Error::Transport`] / [`Error::Tls`] when connecting or TLS fails;
+/// * [`Error::InvalidUnitName`] / [`Error::InvalidArgument`] before anything is sent, for
+///   arguments fleet would refuse (see [`request`](crate::v1::request)).
+///
 /// ```no_run
 /// use fleet::v1 as fleet;
 /// use futures::TryStreamExt;
