@@ -135,15 +135,15 @@ pub struct GlobalArgs {
     )]
     pub tunnel: Option<String>,
 
-    /// Username to use when connecting to CoreOS instance
+    /// Username to use when connecting to CoreOS instance [default: core, or the User that
+    /// ~/.ssh/config gives the --tunnel host]
     #[arg(
         long,
         global = true,
         env = "FLEETCTL_SSH_USERNAME",
-        default_value = "core",
         value_name = "USER"
     )]
-    pub ssh_username: String,
+    pub ssh_username: Option<String>,
 
     /// Keyspace for fleet data in etcd (only meaningful with --driver=etcd, which is refused)
     #[arg(
@@ -161,6 +161,19 @@ pub struct GlobalArgs {
           hide = true)]
     pub experimental_api: bool,
 }
+
+impl GlobalArgs {
+    /// `--ssh-username`, or fleetctl's default `core`.
+    pub fn ssh_user(&self) -> &str {
+        self.ssh_username
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .unwrap_or(DEFAULT_SSH_USERNAME)
+    }
+}
+
+/// fleetctl's default `--ssh-username`.
+pub const DEFAULT_SSH_USERNAME: &str = "core";
 
 /// Go's `strconv.ParseBool`, which fleetctl's flags and environment variables use.
 fn parse_go_bool(s: &str) -> Result<bool, String> {
@@ -633,7 +646,8 @@ mod tests {
         assert_eq!(g.driver, "API");
         assert_eq!(g.request_timeout, 3.0);
         assert_eq!(g.ssh_timeout, 10.0);
-        assert_eq!(g.ssh_username, "core");
+        assert_eq!(g.ssh_username, None);
+        assert_eq!(g.ssh_user(), "core");
         assert!(g.strict_host_key_checking);
         assert_eq!(g.known_hosts_file, "~/.fleetctl/known_hosts");
         assert!(g.tunnel.is_none());

@@ -21,24 +21,6 @@ use crate::api::Api;
 use crate::cli::GlobalArgs;
 use crate::output;
 
-/// The `--tunnel` flag with `:22` added when it names no port (fleetctl's `getTunnelFlag`);
-/// `None` when unset or empty.
-///
-/// ```
-/// # use fleetctl::remote::tunnel_address;
-/// assert_eq!(tunnel_address(Some("10.0.0.1")).as_deref(), Some("10.0.0.1:22"));
-/// assert_eq!(tunnel_address(Some("10.0.0.1:2222")).as_deref(), Some("10.0.0.1:2222"));
-/// assert_eq!(tunnel_address(Some("")), None);
-/// ```
-pub fn tunnel_address(flag: Option<&str>) -> Option<String> {
-    let tunnel = flag.filter(|t| !t.is_empty())?;
-    Some(if tunnel.contains(':') {
-        tunnel.to_string()
-    } else {
-        format!("{tunnel}:22")
-    })
-}
-
 /// `--known-hosts-file` with a leading `~` replaced by `$HOME`.
 pub fn known_hosts_path(flag: &str) -> PathBuf {
     match (flag.strip_prefix('~'), std::env::var_os("HOME")) {
@@ -119,21 +101,27 @@ fn seconds(s: f64) -> Duration {
     Duration::from_millis((s * 1000.0) as u64)
 }
 
-/// Applies the global SSH flags (user, timeout, known-hosts file, host-key checking).
+/// Applies the global SSH flags (timeout, known-hosts file, host-key checking, and the user when
+/// `--ssh-username` is given; otherwise the library's default `core`, the `User` of
+/// `~/.ssh/config` for the host, or for a hop the tunnel's user).
 fn configure(builder: SshTunnelBuilder, global: &GlobalArgs) -> SshTunnelBuilder {
+    let builder = match global.ssh_username.as_deref().filter(|u| !u.is_empty()) {
+        Some(user) => builder.username(user),
+        None => builder,
+    };
     builder
-        .username(global.ssh_username.as_str())
         .timeout(seconds(global.ssh_timeout))
         .known_hosts_file(known_hosts_path(&global.known_hosts_file))
         .host_key_policy(policy(global))
 }
 
-/// The tunnel of `--tunnel`, not yet connected; `None` without `--tunnel`.
+/// The tunnel of `--tunnel`, not yet connected; `None` without `--tunnel`. Without a port in
+/// `--tunnel`, the port is 22 unless `~/.ssh/config` gives the host another.
 pub fn tunnel(global: &GlobalArgs) -> fleet::Result<Option<SshTunnel>> {
-    let Some(address) = tunnel_address(global.tunnel.as_deref()) else {
+    let Some(address) = global.tunnel.as_deref().filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    configure(SshTunnel::builder(&address), global)
+    configure(SshTunnel::builder(address), global)
         .build()
         .map(Some)
 }
@@ -168,6 +156,9 @@ pub fn ssh_address(ip: &str, port: u16) -> (String, u16) {
 pub fn machine(api: &Api, global: &GlobalArgs, host: &str, port: u16) -> fleet::Result<SshTunnel> {
     let builder = match api.tunnel() {
         Some(tunnel) => configure(tunnel.connect_to(host, port), global),
+        None if host.contains(':') => {
+            configure(SshTunnel::builder(&format!("[{host}]")).port(port), global)
+        }
         None => configure(SshTunnel::builder(host).port(port), global),
     };
     builder.build()
@@ -272,7 +263,7 @@ fn openssh_options(global: &GlobalArgs, user: &str) -> Vec<String> {
 /// let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
 /// assert_eq!(args.join(" "),
 ///     "-p 22 -l core -o ConnectTimeout=10 -o StrictHostKeyChecking=ask -o UserKnownHostsFile=/kh \
-///      -A -o ProxyCommand=ssh -W %h:%p -p 22 -l core -o ConnectTimeout=10 \
+///      -A -o ProxyCommand=ssh -W %h:%p -l core -o ConnectTimeout=10 \
 ///      -o StrictHostKeyChecking=ask -o UserKnownHostsFile=/kh bastion -- 10.0.0.7 uptime");
 /// ```
 pub fn openssh_command(
@@ -282,23 +273,21 @@ pub fn openssh_command(
     forward_agent: bool,
     command: &[String],
 ) -> std::process::Command {
-    let options = openssh_options(global, &global.ssh_username);
+    let options = openssh_options(global, global.ssh_user());
     let mut cmd = std::process::Command::new("ssh");
     cmd.arg("-p").arg(port.to_string()).args(&options);
     if forward_agent {
         cmd.arg("-A");
     }
-    if let Some(tunnel) = tunnel_address(global.tunnel.as_deref()) {
-        let (user, thost, tport) = split_address(&tunnel);
-        let mut proxy = vec![
-            "ssh".to_string(),
-            "-W".into(),
-            "%h:%p".into(),
-            "-p".into(),
-            tport.unwrap_or("22").to_string(),
-        ];
+    if let Some(tunnel) = global.tunnel.as_deref().filter(|t| !t.is_empty()) {
+        let (user, thost, tport) = split_address(tunnel);
+        let mut proxy = vec!["ssh".to_string(), "-W".into(), "%h:%p".into()];
+        if let Some(port) = tport {
+            proxy.push("-p".into());
+            proxy.push(shell_quote(port));
+        }
         // An explicit user in --tunnel wins over --ssh-username, as in the library.
-        let user = user.unwrap_or(&global.ssh_username);
+        let user = user.unwrap_or(global.ssh_user());
         proxy.extend(openssh_options(global, user).iter().map(|o| shell_quote(o)));
         proxy.push(shell_quote(thost));
         cmd.arg("-o")
@@ -385,6 +374,16 @@ mod tests {
         }
         assert_eq!(known_hosts_path("/x/kh"), PathBuf::from("/x/kh"));
         assert_eq!(known_hosts_path("~other/kh"), PathBuf::from("~other/kh"));
+    }
+
+    #[test]
+    fn ipv6_machine_addresses_are_bracketed_for_the_builder() {
+        let t = SshTunnel::builder("[fd00::7]")
+            .port(2222)
+            .without_ssh_config()
+            .build()
+            .unwrap();
+        assert_eq!(t.destination(), "core@[fd00::7]:2222");
     }
 
     #[test]

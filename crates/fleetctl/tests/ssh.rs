@@ -198,6 +198,59 @@ fn unix_socket_through_fd_forward_when_streamlocal_is_refused() {
 }
 
 #[test]
+fn the_tunnel_host_from_the_ssh_config() {
+    if !common::sshd::openssh_available("the_tunnel_host_from_the_ssh_config") {
+        return;
+    }
+    // `--tunnel fleet-bastion` with HostName, Port and User from ~/.ssh/config (no
+    // --ssh-username: the config's User wins over the default `core`).
+    let sshd = Sshd::start(false);
+    let server = server();
+    std::fs::write(
+        sshd.home.join(".ssh").join("config"),
+        format!(
+            "Host fleet-bastion\n  HostName 127.0.0.1\n  Port {}\n  User {}\n",
+            sshd.port,
+            current_user()
+        ),
+    )
+    .unwrap();
+    let kh = sshd.known_hosts("known_hosts", true);
+    let run = fleetctl(
+        &sshd,
+        &[
+            &format!("--known-hosts-file={}", kh.display()),
+            "--tunnel=fleet-bastion",
+            &format!("--endpoint={}", server.http_endpoint()),
+            "list-machines",
+            "--no-legend",
+            "--fields=ip",
+        ],
+        "",
+    );
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "127.0.0.1\n"),
+        "{}",
+        run.transcript()
+    );
+    // An explicit --ssh-username wins over the file (and this one is not allowed in).
+    let run = fleetctl(
+        &sshd,
+        &[
+            &format!("--known-hosts-file={}", kh.display()),
+            "--tunnel=fleet-bastion",
+            "--ssh-username=nobody-here",
+            &format!("--endpoint={}", server.http_endpoint()),
+            "list-machines",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("nobody-here"), "{}", run.stderr);
+}
+
+#[test]
 fn status_runs_systemctl_on_the_units_machine() {
     if !common::sshd::openssh_available("status_runs_systemctl_on_the_units_machine") {
         return;
