@@ -604,6 +604,44 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
         run.transcript()
     );
 
+    // A changed key is refused loudly, with no prompt, and the file is left alone.
+    let changed = sshd.known_hosts("changed_known_hosts", false);
+    let other_key = sshd.dir.path().join("other_host_key");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other_key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let other_public = std::fs::read_to_string(other_key.with_extension("pub")).unwrap();
+    let line = format!("[127.0.0.1]:{} {}", sshd.port, other_public.trim());
+    std::fs::write(&changed, format!("{line}\n")).unwrap();
+    let flags_changed = ssh_flags(&changed);
+    let run = fleetctl(
+        &sshd,
+        &args(&flags_changed, &[&ep, &tunnel, "list-units"]),
+        "yes\n",
+    );
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .starts_with("Unable to initialize client: failed initializing SSH client: "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+            && run.stderr.contains(&fingerprint),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("Are you sure"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&changed).unwrap(),
+        format!("{line}\n")
+    );
+
     // --strict-host-key-checking=false checks nothing and asks nothing.
     let other = sshd.known_hosts("other_known_hosts", false);
     let flags = ssh_flags(&other);
@@ -630,6 +668,23 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
         "{}",
         run.transcript()
     );
+    // ... also as FLEETCTL_STRICT_HOST_KEY_CHECKING, even with a changed key on file.
+    let run = fleetctl_with(
+        &sshd,
+        &args(
+            &flags_changed,
+            &[&ep, &tunnel, "list-units", "--no-legend", "--fields=unit"],
+        ),
+        "",
+        &[("FLEETCTL_STRICT_HOST_KEY_CHECKING", OsStr::new("false"))],
+    );
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (0, ""),
+        "{}",
+        run.transcript()
+    );
+    assert!(run.stdout.contains("hello.service"));
     assert_eq!(std::fs::read_to_string(&other).unwrap(), "");
 }
 
