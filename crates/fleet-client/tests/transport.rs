@@ -621,3 +621,30 @@ async fn concurrent_requests_still_open_connections_as_needed() {
     assert_eq!(server.connections(), 10);
     assert_eq!(server.requests().len(), 11);
 }
+
+#[tokio::test]
+async fn after_a_timeout_the_next_request_gets_a_new_connection() {
+    let server = Server::start(with_discovery(|req| {
+        if req.path() == "/fleet/v1/units/slow.service" {
+            Action::Hang
+        } else {
+            Action::Respond(
+                200,
+                "application/json",
+                r#"{"desiredState":"launched","name":"ok.service","options":[]}"#.into(),
+            )
+        }
+    }))
+    .await;
+    let client = fleet::Client::builder(&server.endpoint())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+    let err = within(client.get_unit("slow.service")).await.unwrap_err();
+    assert!(matches!(err, fleet::Error::Timeout { .. }), "{err:?}");
+    // The hung connection is still busy: the next request must not wait for it.
+    let unit = within(client.get_unit("ok.service")).await.unwrap();
+    assert_eq!(unit.name(), Some("ok.service"));
+    assert_eq!(server.connections(), 2);
+}
