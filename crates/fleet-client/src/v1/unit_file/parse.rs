@@ -143,10 +143,12 @@ enum Step {
     NextSectionOrOption,
     /// At the first character of an option name (`lexOptionNameFunc`).
     OptionName,
-    /// After `=` (`lexOptionValueFunc`); `partial` holds continued lines so far.
+    /// After `=` (`lexOptionValueFunc`). The value read so far (continued lines, each
+    /// with its `\n`) is always the source text `start..end`.
     OptionValue {
         name: String,
-        partial: Option<String>,
+        start: usize,
+        end: usize,
     },
     /// After `#` or `;` (`ignoreLineFunc`); then back to the section or pre-section state.
     IgnoreLine { in_section: bool },
@@ -166,11 +168,38 @@ struct Lexer<'a> {
     out: Vec<UnitOption>,
 }
 
-/// Offset of the first `\r` or `\n` in `s`, or `s.len()`.
-fn find_newline(s: &[u8]) -> usize {
-    s.iter()
-        .position(|&b| b == b'\n' || b == b'\r')
-        .unwrap_or(s.len())
+/// Offset of the first `needle` in `hay`: a word-at-a-time search (safe code; `memchr`
+/// without the dependency).
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes) ^ pattern;
+        if word.wrapping_sub(LO) & !word & HI != 0 {
+            return chunk.iter().position(|&b| b == needle).map(|i| offset + i);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|i| offset + i)
+}
+
+/// Trim Unicode whitespace like Go's `strings.TrimSpace`, with a fast path for the usual
+/// case of no surrounding whitespace.
+fn trim(s: &str) -> &str {
+    let bytes = s.as_bytes();
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x80);
+    if plain(bytes.first()) && plain(bytes.last()) {
+        s
+    } else {
+        s.trim()
+    }
 }
 
 pub(crate) fn parse_raw(text: &str) -> std::result::Result<Vec<UnitOption>, ParseError> {
@@ -225,11 +254,15 @@ impl<'a> Lexer<'a> {
         }
         if self.newline_valid_from > self.pos || self.next_newline < self.pos {
             let rest = self.src.get(self.pos..).unwrap_or(&[]);
-            self.next_newline = self.pos + find_newline(rest);
+            self.next_newline = self.pos + find_byte(rest, b'\n').unwrap_or(rest.len());
             self.newline_valid_from = self.pos;
         }
         if self.next_newline >= self.pos + LINE_MAX {
-            return Err((self.pos, ErrorKind::LineTooLong));
+            // No "\n" in the window; a "\r" also counts (rare: look only now).
+            let window = self.src.get(self.pos..self.pos + LINE_MAX).unwrap_or(&[]);
+            if find_byte(window, b'\r').is_none() {
+                return Err((self.pos, ErrorKind::LineTooLong));
+            }
         }
         Ok(())
     }
@@ -262,7 +295,12 @@ impl<'a> Lexer<'a> {
 
     /// `ReadRune`: the next character, or `None` at the end.
     fn read_rune(&mut self) -> Option<char> {
-        let c = self.text.get(self.pos..)?.chars().next()?;
+        let first = *self.src.get(self.pos)?;
+        let c = if first < 0x80 {
+            char::from(first)
+        } else {
+            self.text.get(self.pos..)?.chars().next()?
+        };
         let w = c.len_utf8();
         if self.pos + w > self.end {
             self.fill(self.pos);
@@ -278,8 +316,18 @@ impl<'a> Lexer<'a> {
         let mut fragment_start = self.pos;
         let mut scanned = self.pos;
         loop {
-            let window = self.src.get(scanned..self.end).unwrap_or(&[]);
-            if let Some(i) = window.iter().position(|&b| b == delim) {
+            // The line-limit check may already know where the next "\n" is.
+            let known = delim == b'\n'
+                && self.newline_valid_from <= scanned
+                && self.next_newline >= scanned
+                && self.src.get(self.next_newline) == Some(&b'\n');
+            let found = if known {
+                (self.next_newline < self.end).then(|| self.next_newline - scanned)
+            } else {
+                let window = self.src.get(scanned..self.end).unwrap_or(&[]);
+                find_byte(window, delim)
+            };
+            if let Some(i) = found {
                 self.pos = scanned + i + 1;
                 return (start, self.pos, true);
             }
@@ -329,7 +377,7 @@ impl<'a> Lexer<'a> {
             }
             Step::SectionSuffix { at } => {
                 let (line, _) = self.read_line();
-                let garbage = line.trim();
+                let garbage = trim(line);
                 if !garbage.is_empty() {
                     return Err((
                         at,
@@ -367,8 +415,9 @@ impl<'a> Lexer<'a> {
                     Some(b'=') => {
                         self.pos = stop + 1;
                         Step::OptionValue {
-                            name: partial.trim().to_string(),
-                            partial: None,
+                            name: trim(partial).to_string(),
+                            start: self.pos,
+                            end: self.pos,
                         }
                     }
                     Some(_) => {
@@ -391,30 +440,26 @@ impl<'a> Lexer<'a> {
                     }
                 }
             }
-            Step::OptionValue { name, partial } => {
+            Step::OptionValue { name, start, end } => {
+                // go-systemd appends each line and a "\n" after every continued one; those
+                // are exactly the source bytes, so the value is a slice of the text.
+                let line_start = self.pos;
                 let (line, eof) = self.read_line();
-                if line.trim().is_empty() {
-                    self.emit(name, partial.as_deref().unwrap_or(""));
+                let so_far = self.text.get(start..end).unwrap_or("");
+                if trim(line).is_empty() {
+                    self.emit(name, so_far);
                     return Ok(Some(Step::NextSectionOrOption));
                 }
+                let line_end = line_start + line.len();
                 if !line.ends_with('\\') {
-                    match partial {
-                        None => self.emit(name, line),
-                        Some(mut p) => {
-                            p.push_str(line);
-                            self.emit(name, &p);
-                        }
-                    }
+                    let value = self.text.get(start..line_end).unwrap_or(line);
+                    self.emit(name, value);
                     return Ok(Some(Step::NextSectionOrOption));
-                }
-                let mut p = partial.unwrap_or_default();
-                p.push_str(line);
-                if !eof {
-                    p.push('\n');
                 }
                 Step::OptionValue {
                     name,
-                    partial: Some(p),
+                    start,
+                    end: if eof { line_end } else { line_end + 1 },
                 }
             }
             Step::IgnoreLine { in_section } => {
@@ -438,11 +483,11 @@ impl<'a> Lexer<'a> {
     /// continuation ended by a blank line or by the end of the text after a newline).
     fn emit(&mut self, name: String, value: &str) {
         let value = if value.ends_with('\n') {
-            let mut v = value.trim().to_string();
+            let mut v = trim(value).to_string();
             v.push('\n');
             v
         } else {
-            value.trim().to_string()
+            trim(value).to_string()
         };
         self.out.push(UnitOption {
             section: self.section.clone(),
