@@ -44,6 +44,14 @@ pub struct Fault {
 
 impl Fault {
     /// A fault for the next request (any method, any path).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fleet_testserver::{Fault, FaultKind};
+    /// let slow = Fault::new(FaultKind::Delay(Duration::from_secs(2))).times(5).path("/fleet/v1/state");
+    /// let flaky = Fault::new(FaultKind::Status(500)).matching("put", "/fleet/v1/units/");
+    /// # let _ = (slow, flaky);
+    /// ```
     pub fn new(kind: FaultKind) -> Self {
         Fault {
             kind,

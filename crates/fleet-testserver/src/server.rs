@@ -352,6 +352,13 @@ impl TestServer {
     }
 
     /// `http://127.0.0.1:PORT` (empty when not on plain TCP).
+    ///
+    /// ```
+    /// let server = fleet_testserver::TestServer::start().unwrap();
+    /// let port = server.tcp_addr().unwrap().port();
+    /// assert_eq!(server.http_endpoint(), format!("http://127.0.0.1:{port}"));
+    /// assert_eq!(server.https_endpoint(), "");
+    /// ```
     pub fn http_endpoint(&self) -> String {
         match (self.tcp_addr, self.tls) {
             (Some(a), false) => format!("http://{a}"),
@@ -380,6 +387,14 @@ impl TestServer {
     }
 
     /// python-fleet's form: `http+unix://%2Fpath%2Fto%2Ffleet.sock`.
+    ///
+    /// ```
+    /// let server = fleet_testserver::TestServer::start().unwrap();
+    /// let path = server.socket_path().unwrap().display().to_string();
+    /// assert_eq!(server.unix_endpoint().unwrap(), format!("unix://{path}"));
+    /// assert_eq!(server.http_unix_endpoint().unwrap(),
+    ///            format!("http+unix://{}", path.replace('/', "%2F")));
+    /// ```
     pub fn http_unix_endpoint(&self) -> Option<String> {
         self.socket_path.as_ref().map(|p| {
             let s = p.display().to_string();
@@ -394,6 +409,23 @@ impl TestServer {
 
     /// Answer every request with 503, as fleet does before it reached etcd (`false`), or serve
     /// normally (`true`).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// let server = fleet_testserver::TestServer::builder().not_ready().start().unwrap();
+    /// let get = |server: &fleet_testserver::TestServer| {
+    ///     let mut s = std::net::TcpStream::connect(server.tcp_addr().unwrap()).unwrap();
+    ///     s.write_all(b"GET /fleet/v1/units HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    ///     let mut out = String::new();
+    ///     s.read_to_string(&mut out).unwrap();
+    ///     out
+    /// };
+    /// assert!(get(&server).starts_with("HTTP/1.1 503"));
+    /// server.set_ready(true);
+    /// assert!(get(&server).starts_with("HTTP/1.1 200"));
+    /// server.set_etcd_down(true);
+    /// assert!(get(&server).starts_with("HTTP/1.1 500"));
+    /// ```
     pub fn set_ready(&self, ready: bool) {
         self.shared.ready.store(ready, Ordering::SeqCst);
     }
@@ -404,6 +436,15 @@ impl TestServer {
     }
 
     /// Inject a fault; see [`Fault`].
+    ///
+    /// ```
+    /// use fleet_testserver::{Fault, FaultKind, TestServer};
+    /// let server = TestServer::start().unwrap();
+    /// server.inject(Fault::new(FaultKind::CloseConnection).times(3));
+    /// assert_eq!(server.pending_faults(), 3);
+    /// server.clear_faults();
+    /// assert_eq!(server.pending_faults(), 0);
+    /// ```
     pub fn inject(&self, fault: Fault) {
         self.shared.faults.push(fault);
     }
@@ -419,6 +460,14 @@ impl TestServer {
     }
 
     /// Add (or replace) a machine; the scheduler reacts at once.
+    ///
+    /// ```
+    /// let server = fleet_testserver::TestServer::start().unwrap();
+    /// server.add_machine(fleet_testserver::parse_machine("m4,10.0.0.4,role=gpu").unwrap());
+    /// assert_eq!(server.machines().len(), 4);
+    /// assert!(server.remove_machine("m4"));
+    /// assert!(!server.remove_machine("m4"));
+    /// ```
     pub fn add_machine(&self, machine: Machine) {
         self.shared.cluster.add_machine(machine);
     }
@@ -434,6 +483,22 @@ impl TestServer {
     }
 
     /// Every unit in the registry (including ones with an invalid desired state).
+    ///
+    /// ```
+    /// use fleet::v1::UnitOption;
+    /// let server = fleet_testserver::TestServer::start().unwrap();
+    /// let opts = vec![UnitOption::new("X-Fleet", "MachineMetadata", "role=db")];
+    /// server.put_unit_raw("db.service", opts, "launched");
+    /// let unit = server.unit("db.service").unwrap();
+    /// assert_eq!(unit.machine_id.as_deref(), Some("9a4b2c7d8e1f40a2b3c4d5e6f7a8b902"));
+    /// assert_eq!(unit.current_state, "launched");
+    /// assert_eq!(server.units().len(), 1);
+    /// assert_eq!(server.unit_states()[0].systemd_sub_state, "running");
+    /// // An invalid desired state is stored as fleet stores it; the raw removal still works.
+    /// server.set_desired_state_raw("db.service", "bogus");
+    /// assert_eq!(server.unit("db.service").unwrap().desired_state, "bogus");
+    /// assert!(server.remove_unit_raw("db.service"));
+    /// ```
     pub fn units(&self) -> Vec<UnitSnapshot> {
         self.shared.cluster.units()
     }
@@ -474,6 +539,18 @@ impl TestServer {
     /// Wait (blocking, on a notification) until every agent has published the unit states it
     /// owes; `false` if that took longer than `timeout`. With a zero state delay there is never
     /// anything to wait for.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fleet::v1::UnitOption;
+    /// let server = fleet_testserver::TestServer::builder()
+    ///     .state_delay(Duration::from_millis(50))
+    ///     .start()
+    ///     .unwrap();
+    /// server.put_unit_raw("a.service", vec![UnitOption::new("Service", "ExecStart", "/bin/true")], "launched");
+    /// assert!(server.wait_settled(Duration::from_secs(5)));
+    /// assert_eq!(server.unit("a.service").unwrap().current_state, "launched");
+    /// ```
     pub fn wait_settled(&self, timeout: Duration) -> bool {
         let cluster = Arc::clone(&self.shared.cluster);
         let (tx, rx) = std::sync::mpsc::channel();
