@@ -65,7 +65,9 @@ fn syntax_message(body: &[u8], e: &serde_json::Error) -> String {
     }
     let ch = found.map(go_quote_char).unwrap_or_else(|| "'?'".into());
     let msg = e.to_string();
-    let context = if msg.contains("expected `:`") {
+    let context = if msg.contains("trailing comma") && found == Some(b'}') {
+        "looking for beginning of object key string"
+    } else if msg.contains("expected `:`") {
         "after object key"
     } else if msg.contains("expected `,` or `}`") {
         "after object key:value pair"
@@ -301,6 +303,30 @@ mod tests {
         assert_eq!(
             unit(b"xyz").unwrap_err(),
             "invalid character 'x' looking for beginning of value"
+        );
+        assert_eq!(
+            unit(br#"{"desiredState": launched}"#).unwrap_err(),
+            "invalid character 'l' looking for beginning of value"
+        );
+        assert_eq!(
+            unit(br#"{desiredState: 1}"#).unwrap_err(),
+            "invalid character 'd' looking for beginning of object key string"
+        );
+        assert_eq!(
+            unit(br#"{"a" 1}"#).unwrap_err(),
+            "invalid character '1' after object key"
+        );
+        assert_eq!(
+            unit(br#"{"a":1 "b":2}"#).unwrap_err(),
+            r#"invalid character '"' after object key:value pair"#
+        );
+        assert_eq!(
+            unit(br#"{"a":1,}"#).unwrap_err(),
+            "invalid character '}' looking for beginning of object key string"
+        );
+        assert_eq!(
+            metadata_ops(b"[1 2]").unwrap_err(),
+            "invalid character '2' after array element"
         );
         assert_eq!(
             metadata_ops(br#"[{"op": "add","#).unwrap_err(),
