@@ -11,7 +11,32 @@
 //! * [`XFleet`]: the `[X-Fleet]` scheduling requirements as fleet's `job` package reads them,
 //!   with [`validate_options`] reproducing the API server's checks and messages.
 //!
-//! See `docs/UNIT_FILES.md` for every difference from python-fleet's parser.
+//! # How fleet parses (see [`parse`] for the full rules)
+//!
+//! `[Section]` headers; `Name=Value` options, both trimmed, duplicates kept in order; `#` and
+//! `;` comments; a value line ending in `\` continues on the next line **keeping** the
+//! backslash, the newline and the next line; text before the first section is skipped; lines
+//! of 2048 bytes or more are refused exactly where go-systemd refuses them.
+//!
+//! # Differences from python-fleet 0.1.3
+//!
+//! python-fleet's own line-based parser disagrees with fleet in many places; here fleet's
+//! behaviour wins, because fleet (through `fleetctl`) decides what options, and so what hash,
+//! a unit file has. In short, python-fleet:
+//!
+//! * drops the backslash of a continuation and glues the next line on (fleet keeps
+//!   `\` + newline + line), skips blank and `#` lines inside a continuation and even appends
+//!   lines after a new `[Section]` to the continued value;
+//! * treats `;` lines as errors (fleet: comments) and does not continue comments ending in `\`;
+//! * rejects any text outside a section, including a UTF-8 BOM (fleet skips it);
+//! * rejects `[]` and accepts `[[Unit]]` as `Unit` (fleet: the opposite);
+//! * keeps spaces around `=` in names and values (fleet trims them);
+//! * splits lines at `\r`, `\v`, `\f`, U+0085, U+2028… (fleet: only at `\n`), so CRLF
+//!   continuations work there and not in fleet;
+//! * has no line limit;
+//! * writes sections in random order without blank lines or a final newline.
+//!
+//! `docs/UNIT_FILES.md` has the full table, each entry checked by running both parsers.
 //!
 //! ```
 //! use fleet::v1::unit_file::{self, UnitName, XFleet};
