@@ -7,9 +7,21 @@ use super::goquote;
 use crate::v1::{Error, Result};
 
 /// The longest unit name fleet accepts, in bytes (systemd's `UNIT_NAME_MAX`).
+///
+/// ```
+/// use fleet::v1::unit_file::{validate_unit_name, UNIT_NAME_MAX};
+/// let name = format!("{}.service", "a".repeat(UNIT_NAME_MAX - 8));
+/// assert!(validate_unit_name(&name).is_ok());
+/// assert!(validate_unit_name(&format!("a{name}")).is_err());
+/// ```
 pub const UNIT_NAME_MAX: usize = 256;
 
 /// Unit types (suffixes) fleet's API accepts in a unit name.
+///
+/// ```
+/// use fleet::v1::unit_file::UNIT_TYPES;
+/// assert!(UNIT_TYPES.contains(&"service") && !UNIT_TYPES.contains(&"network"));
+/// ```
 pub const UNIT_TYPES: [&str; 13] = [
     "automount",
     "busname",
@@ -27,6 +39,12 @@ pub const UNIT_TYPES: [&str; 13] = [
 ];
 
 /// Unit types that may be templates or instances (names with `@`).
+///
+/// ```
+/// use fleet::v1::unit_file::{validate_unit_name, TEMPLATE_UNIT_TYPES};
+/// assert!(!TEMPLATE_UNIT_TYPES.contains(&"mount"));
+/// assert!(validate_unit_name("foo@1.mount").is_err());
+/// ```
 pub const TEMPLATE_UNIT_TYPES: [&str; 5] = ["path", "service", "socket", "target", "timer"];
 
 fn valid_char(c: char) -> bool {

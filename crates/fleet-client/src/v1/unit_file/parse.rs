@@ -9,7 +9,14 @@
 
 use crate::v1::{Error, Result, UnitOption};
 
-/// systemd's `LINE_MAX`, go-systemd's `SYSTEMD_LINE_MAX`.
+/// systemd's `LINE_MAX`, go-systemd's `SYSTEMD_LINE_MAX`: the line length (in bytes,
+/// counting from the line start up to but excluding its newline) that fleet refuses.
+///
+/// ```
+/// use fleet::v1::unit_file::{parse, LINE_MAX};
+/// let line = format!("[Service]\nExecStart={}\n", "x".repeat(LINE_MAX));
+/// assert!(parse(&line).is_err());
+/// ```
 pub const LINE_MAX: usize = 2048;
 
 /// `bufio.Reader`'s default size, which go-systemd's lexer uses.

@@ -9,9 +9,21 @@ use super::name::NameParts;
 use crate::v1::{Error, Result, UnitOption};
 
 /// The section fleet reads its requirements from.
+///
+/// ```
+/// use fleet::v1::{unit_file::{XFleet, XFLEET_SECTION}, UnitOption};
+/// let x = XFleet::from_options("a.service", &[UnitOption::new(XFLEET_SECTION, "Global", "true")]);
+/// assert!(x.is_global());
+/// ```
 pub const XFLEET_SECTION: &str = "X-Fleet";
 
 /// Every requirement key fleet v1.0.0 knows (`job.validRequirements`), current and deprecated.
+///
+/// ```
+/// use fleet::v1::unit_file::KNOWN_REQUIREMENTS;
+/// assert!(KNOWN_REQUIREMENTS.contains(&"X-ConditionMachineOf"));
+/// assert!(!KNOWN_REQUIREMENTS.contains(&"X-Global"));
+/// ```
 pub const KNOWN_REQUIREMENTS: [&str; 11] = [
     "MachineID",
     "X-ConditionMachineID",
