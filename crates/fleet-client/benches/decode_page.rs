@@ -38,40 +38,6 @@ fn decode_page(c: &mut Criterion) {
         })
     });
     group.finish();
-
-    // criterion measures wall time, which other processes on a busy machine inflate. Also
-    // report this thread's CPU time per page, which they do not.
-    let iterations = 20_000u32;
-    let start = thread_cpu_time();
-    for _ in 0..iterations {
-        let page: Page<Unit> = Page::from_slice(black_box(&body)).expect("decodes");
-        black_box(page);
-    }
-    let per_page = (thread_cpu_time() - start) / iterations;
-    println!(
-        "decode_page/units_100_fleet_v1_0_0: {:.1} µs of thread CPU time per page ({iterations} pages; target: at most 60 µs)",
-        per_page.as_secs_f64() * 1e6
-    );
-}
-
-#[repr(C)]
-struct Timespec {
-    sec: i64,
-    nsec: i64,
-}
-
-extern "C" {
-    fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
-}
-
-/// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
-fn thread_cpu_time() -> std::time::Duration {
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut ts = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: `ts` is a valid, writable `struct timespec` (64-bit Linux layout).
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime failed");
-    std::time::Duration::new(ts.sec as u64, ts.nsec as u32)
 }
 
 criterion_group!(benches, decode_page);
