@@ -67,9 +67,6 @@ const REPLAYED: &[&str] = &[
     "units-get-global",
     "units-get-missing-404",
     "units-get-missing-404-unix",
-    "units-get-space-404",
-    "units-get-encoded-slash-404",
-    "units-get-invalid-name-404",
     "units-list",
     "units-list-empty",
     "units-list-empty-unix",
@@ -88,33 +85,55 @@ const REPLAYED: &[&str] = &[
     "units-template-launch-400",
 ];
 
-/// Fixtures whose `PUT` names a unit the client refuses before sending anything (it
-/// validates names with fleet's rules before a `PUT`, as fleet does). The test
-/// `invalid_names_are_refused_locally` asserts `Error::InvalidUnitName` and that nothing but the
-/// discovery request reached the server. The third column is fleet's message where fleet
-/// rejected the name itself with 400 (the client must give the same one), or `None` where fleet
-/// only answered 404 from routing.
-const REFUSED_LOCALLY: &[(&str, &str, Option<&str>)] = &[
+/// Fixtures whose request names a unit the client refuses before sending anything: it
+/// validates every unit name with fleet's rules before any request. For a `PUT` fleet does the
+/// same (400 with the same message, or 404 from routing for a `/`); for a `GET` fleet does not
+/// validate and answers `404 unit does not exist`, where the client answers
+/// `Error::InvalidUnitName` (a documented difference). The test
+/// `invalid_names_are_refused_locally` asserts, for every call that takes a unit name, the
+/// exact message and that nothing but the discovery request reached the server. The third
+/// column is the message; fleet's own where fleet rejected the name with 400.
+const REFUSED_LOCALLY: &[(&str, &str, &str)] = &[
     (
         "units-create-double-encoded-slash-400",
         "foo%2Fbar.service",
-        Some("invalid character '%' in unit name"),
+        "invalid character '%' in unit name",
     ),
     (
         "units-create-space-400",
         "a b.service",
-        Some("invalid character ' ' in unit name"),
+        "invalid character ' ' in unit name",
     ),
-    ("units-create-encoded-slash-404", "foo/bar.service", None),
+    (
+        "units-create-encoded-slash-404",
+        "foo/bar.service",
+        "invalid character '/' in unit name",
+    ),
     (
         "units-create-no-dot-400",
         "hello",
-        Some("unit name must contain \".\""),
+        "unit name must contain \".\"",
     ),
     (
         "units-create-invalid-unit-type-400",
         "hello.txt",
-        Some("invalid unit type: \"txt\""),
+        "invalid unit type: \"txt\"",
+    ),
+    // fleet answers these GETs with 404 "unit does not exist"; the client refuses them.
+    (
+        "units-get-space-404",
+        "a b.service",
+        "invalid character ' ' in unit name",
+    ),
+    (
+        "units-get-encoded-slash-404",
+        "foo/bar.service",
+        "invalid character '/' in unit name",
+    ),
+    (
+        "units-get-invalid-name-404",
+        "not-a-unit",
+        "unit name must contain \".\"",
     ),
 ];
 
@@ -645,8 +664,8 @@ async fn units_get_global_has_no_current_state_or_machine() {
 #[tokio::test]
 async fn units_get_at_sign() {
     // fleet decodes the path, so `foo@bar.service` and `foo%40bar.service` name the same unit.
-    // The fixture sent `%40`; the client may send `@` raw (as the create fixture does): both
-    // are the same request to fleet, so the path is compared percent-decoded here.
+    // This fixture was recorded with `%40`; the client sends `@` raw, as the other fixtures
+    // (`units-create-at-sign-raw-201`) and fleet's own clients do.
     let fx = Fixture::load("units-get-at-sign-encoded");
     let (server, client) = start(&fx, vec![fx.reply()]).await;
     let unit = client.get_unit("foo@bar.service").await.unwrap();
@@ -654,13 +673,8 @@ async fn units_get_at_sign() {
     let got = server.requests();
     assert_eq!(got.len(), 2);
     assert_eq!(got[1].method, "GET");
+    assert_eq!(got[1].path, "/fleet/v1/units/foo@bar.service");
     assert_eq!(decode(&got[1].path), decode(&fx.request.path));
-    assert!(
-        got[1].path == "/fleet/v1/units/foo@bar.service"
-            || got[1].path == "/fleet/v1/units/foo%40bar.service",
-        "{}",
-        got[1].path
-    );
 }
 
 fn decode(path: &str) -> String {
@@ -680,10 +694,6 @@ async fn units_get_errors() {
             "units-get-after-invalid-desired-state-existing",
             "poison.service",
         ),
-        // fleet does not validate names on GET; neither does the client (as python-fleet).
-        ("units-get-space-404", "a b.service"),
-        ("units-get-encoded-slash-404", "foo/bar.service"),
-        ("units-get-invalid-name-404", "not-a-unit"),
     ] {
         let fx = Fixture::load(name);
         let (server, client) = start(&fx, vec![fx.reply()]).await;
@@ -890,32 +900,87 @@ async fn units_destroy() {
     }
 }
 
+/// Every call that takes a unit name, run with `name`: each must fail with
+/// `Error::InvalidUnitName { name, message }` before sending anything.
+async fn assert_refused(client: &fleet::Client, name: &str, message: &str, context: &str) {
+    use futures::StreamExt;
+    let mut unit = fleet::Unit::new();
+    unit.add_option("Service", "ExecStart", "/bin/true");
+    let results: Vec<(&str, fleet::Error)> = vec![
+        (
+            "create_unit",
+            client.create_unit(name, &unit).await.unwrap_err(),
+        ),
+        (
+            "set_unit_desired_state",
+            client
+                .set_unit_desired_state(name, fleet::DesiredState::Loaded)
+                .await
+                .unwrap_err(),
+        ),
+        ("get_unit", client.get_unit(name).await.unwrap_err()),
+        ("destroy_unit", client.destroy_unit(name).await.unwrap_err()),
+        (
+            "get_unit_state",
+            client.get_unit_state(name).await.unwrap_err(),
+        ),
+        (
+            "list_unit_states",
+            client
+                .list_unit_states(None, Some(name))
+                .next()
+                .await
+                .unwrap()
+                .unwrap_err(),
+        ),
+        (
+            "wait_for_unit_state",
+            client
+                .wait_for_unit_state(
+                    name,
+                    fleet::DesiredState::Launched,
+                    std::time::Duration::from_secs(30),
+                )
+                .await
+                .unwrap_err(),
+        ),
+    ];
+    for (call, err) in results {
+        match &err {
+            fleet::Error::InvalidUnitName {
+                name: n,
+                message: m,
+            } => {
+                assert_eq!(n, name, "{context}: {call}");
+                assert_eq!(m, message, "{context}: {call}");
+            }
+            other => panic!("{context}: {call}: expected InvalidUnitName, got {other:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn invalid_names_are_refused_locally() {
-    for (fixture, unit_name, fleet_message) in REFUSED_LOCALLY {
+    for (fixture, unit_name, message) in REFUSED_LOCALLY {
         let fx = Fixture::load(fixture);
-        assert_eq!(fx.request.method, "PUT");
+        // The fixture's request names the unit this row refuses.
+        assert_eq!(
+            decode(&fx.request.path),
+            format!("/fleet/v1/units/{unit_name}"),
+            "{fixture}"
+        );
         let (server, client) = start(&fx, vec![]).await;
-        let err = client
-            .create_unit(unit_name, &unit_from_request(&fx))
-            .await
-            .unwrap_err();
-        match &err {
-            fleet::Error::InvalidUnitName { name, message } => {
-                assert_eq!(name, unit_name, "{fixture}");
-                if let Some(want) = fleet_message {
-                    assert_eq!(message, want, "{fixture}: fleet's own message");
-                }
-            }
-            other => panic!("{fixture}: expected InvalidUnitName, got {other:?}"),
+        if fx.request.method == "PUT" {
+            let err = client
+                .create_unit(unit_name, &unit_from_request(&fx))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, fleet::Error::InvalidUnitName { message: m, .. } if m == message),
+                "{fixture}: {err:?}"
+            );
         }
-        // Setting the desired state is a PUT as well: refused the same way.
-        assert!(matches!(
-            client
-                .set_unit_desired_state(unit_name, fleet::DesiredState::Loaded)
-                .await,
-            Err(fleet::Error::InvalidUnitName { .. })
-        ));
+        assert_refused(&client, unit_name, message, fixture).await;
         // Nothing but discovery reached the server.
         assert_requests(&server, &[]);
     }
@@ -923,47 +988,21 @@ async fn invalid_names_are_refused_locally() {
 
 #[tokio::test]
 async fn no_name_can_change_the_request_path() {
-    // GET and DELETE send any non-empty name (fleet answers 404 for names it could never
-    // hold), but encoded as one path segment.
+    // Names that would address another path are not unit names fleet could hold: refused
+    // locally by every call, nothing sent. (The encoding of the names that pass is checked
+    // byte for byte against the fixtures, e.g. `foo\x2dbar.service` as `foo%5Cx2dbar.service`.)
     let missing = Fixture::load("units-get-missing-404");
-    for (name, path) in [
-        ("../machines", "/fleet/v1/units/..%2Fmachines"),
-        ("..", "/fleet/v1/units/%2E%2E"),
-        ("hello.service/", "/fleet/v1/units/hello.service%2F"),
-        ("a?b#c.service", "/fleet/v1/units/a%3Fb%23c.service"),
-        ("100%.service", "/fleet/v1/units/100%25.service"),
-    ] {
-        let (server, client) = start(&missing, vec![missing.reply(), missing.reply()]).await;
-        let err = client.get_unit(name).await.unwrap_err();
-        assert_api_error(&err, &missing);
-        let err = client.destroy_unit(name).await.unwrap_err();
-        assert_eq!(err.code(), Some(404));
-        let got = server.requests();
-        assert_eq!(got.len(), 3);
-        assert_eq!(
-            (got[1].method.as_str(), got[1].path.as_str()),
-            ("GET", path)
-        );
-        assert_eq!(got[1].query, None);
-        assert_eq!(
-            (got[2].method.as_str(), got[2].path.as_str()),
-            ("DELETE", path)
-        );
-    }
-    // The empty name would address the collection: refused for every call.
     let (server, client) = start(&missing, vec![]).await;
-    assert!(matches!(
-        client.get_unit("").await,
-        Err(fleet::Error::InvalidUnitName { .. })
-    ));
-    assert!(matches!(
-        client.destroy_unit("").await,
-        Err(fleet::Error::InvalidUnitName { .. })
-    ));
-    assert!(matches!(
-        client.get_unit_state("").await,
-        Err(fleet::Error::InvalidUnitName { .. })
-    ));
+    for (name, message) in [
+        ("../machines", "invalid unit type: \"/machines\""),
+        ("..", "unit name cannot end in \".\""),
+        ("hello.service/", "invalid unit type: \"service/\""),
+        ("a?b#c.service", "invalid character '?' in unit name"),
+        ("100%.service", "invalid character '%' in unit name"),
+        ("", "unit name cannot be empty"),
+    ] {
+        assert_refused(&client, name, message, name).await;
+    }
     assert_requests(&server, &[]);
 }
 

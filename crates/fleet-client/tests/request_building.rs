@@ -288,12 +288,33 @@ fn get_and_delete_have_no_body_and_no_content_type() {
     }
 }
 
+/// Every call that names a unit, with `name`.
+fn named_calls<'a>(name: &'a str, unit: &'a Unit) -> [Call<'a>; 6] {
+    [
+        Call::GetUnit { name },
+        Call::DestroyUnit { name },
+        Call::GetUnitState { name },
+        Call::CreateUnit { name, unit },
+        Call::SetUnitDesiredState {
+            name,
+            state: DesiredState::Loaded,
+        },
+        Call::ListUnitStates {
+            machine_id: None,
+            unit_name: Some(name),
+            page_token: None,
+        },
+    ]
+}
+
 #[test]
 fn unit_names_are_percent_encoded_as_one_segment() {
+    // `@` and `:` are pchars (RFC 3986) and sent raw, as in fleet's fixtures; everything else
+    // outside the unreserved characters is encoded, and `.`/`..` are encoded whole.
     let table = [
         ("hello.service", "hello.service"),
-        ("foo@bar.service", "foo%40bar.service"),
-        ("a:b.service", "a%3Ab.service"),
+        ("foo@bar.service", "foo@bar.service"),
+        ("a:b.service", "a:b.service"),
         ("foo\\x2dbar.service", "foo%5Cx2dbar.service"),
         ("a b.service", "a%20b.service"),
         ("foo/bar.service", "foo%2Fbar.service"),
@@ -306,16 +327,23 @@ fn unit_names_are_percent_encoded_as_one_segment() {
         ("ünï.service", "%C3%BCn%C3%AF.service"),
         ("tab\t.service", "tab%09.service"),
         ("a~b_c-d.service", "a~b_c-d.service"),
+        ("@:.service", "@:.service"),
     ];
-    let f = factory();
     for (name, encoded) in table {
         assert_eq!(encode_path_segment(name), encoded, "{name:?}");
+    }
+    // The names fleet can hold reach the path, encoded, for every call that names a unit.
+    let f = factory();
+    for (name, encoded) in [
+        ("hello.service", "hello.service"),
+        ("foo@bar.service", "foo@bar.service"),
+        ("tmpl@.service", "tmpl@.service"),
+        ("a:b.service", "a:b.service"),
+        ("foo\\x2dbar.service", "foo%5Cx2dbar.service"),
+        ("a_b-c.service", "a_b-c.service"),
+    ] {
         let req = f.build(&Call::GetUnit { name }).unwrap();
-        assert_eq!(
-            req.uri().path(),
-            format!("/fleet/v1/units/{encoded}"),
-            "{name:?}"
-        );
+        assert_eq!(req.uri().path(), format!("/fleet/v1/units/{encoded}"));
         assert_eq!(req.uri().query(), None, "{name:?} leaked into the query");
         let req = f.build(&Call::DestroyUnit { name }).unwrap();
         assert_eq!(req.uri().path(), format!("/fleet/v1/units/{encoded}"));
@@ -328,55 +356,42 @@ fn unit_names_are_percent_encoded_as_one_segment() {
 fn empty_names_are_refused_for_every_call() {
     let f = factory();
     let unit = Unit::new();
-    for call in [
-        Call::GetUnit { name: "" },
-        Call::DestroyUnit { name: "" },
-        Call::GetUnitState { name: "" },
-        Call::CreateUnit {
-            name: "",
-            unit: &unit,
-        },
-        Call::SetUnitDesiredState {
-            name: "",
-            state: DesiredState::Launched,
-        },
-    ] {
+    for call in named_calls("", &unit) {
         match f.build(&call) {
-            Err(fleet::Error::InvalidUnitName { name, .. }) => assert_eq!(name, ""),
+            Err(fleet::Error::InvalidUnitName { name, message }) => {
+                assert_eq!(name, "");
+                assert_eq!(message, "unit name cannot be empty");
+            }
             other => panic!("{call:?}: expected InvalidUnitName, got {other:?}"),
         }
     }
 }
 
 #[test]
-fn put_names_are_validated_before_anything_is_sent() {
+fn names_are_validated_before_anything_is_sent() {
+    // Unlike fleet (which validates only on PUT and answers 404 to a GET of such a name) and
+    // python-fleet (which sends anything), every call refuses a name fleet could never hold.
     let f = factory();
     let unit = Unit::from_options(vec![UnitOption::new("Service", "ExecStart", "/bin/true")]);
-    for name in [
-        "hello",
-        "hello.txt",
-        "a b.service",
-        "foo/bar.service",
-        "x%2F.service",
+    for (name, want) in [
+        ("hello", "unit name must contain \".\""),
+        ("hello.txt", "invalid unit type: \"txt\""),
+        ("a b.service", "invalid character ' ' in unit name"),
+        ("foo/bar.service", "invalid character '/' in unit name"),
+        ("x%2F.service", "invalid character '%' in unit name"),
+        ("../machines", "invalid unit type: \"/machines\""),
+        ("..", "unit name cannot end in \".\""),
+        ("@x.service", "unit name cannot start in \"@\""),
     ] {
-        for call in [
-            Call::CreateUnit { name, unit: &unit },
-            Call::SetUnitDesiredState {
-                name,
-                state: DesiredState::Loaded,
-            },
-        ] {
+        for call in named_calls(name, &unit) {
             match f.build(&call) {
                 Err(fleet::Error::InvalidUnitName { name: n, message }) => {
-                    assert_eq!(n, name);
-                    assert!(!message.is_empty());
+                    assert_eq!(n, name, "{call:?}");
+                    assert_eq!(message, want, "{call:?}");
                 }
-                other => panic!("{name:?}: expected InvalidUnitName, got {other:?}"),
+                other => panic!("{call:?}: expected InvalidUnitName, got {other:?}"),
             }
         }
-        // GET and DELETE still reach fleet, which answers 404 for such names.
-        assert!(f.build(&Call::GetUnit { name }).is_ok());
-        assert!(f.build(&Call::DestroyUnit { name }).is_ok());
     }
     for name in [
         "foo@bar.service",
@@ -384,14 +399,12 @@ fn put_names_are_validated_before_anything_is_sent() {
         "a:b.service",
         "foo\\x2dbar.service",
     ] {
-        assert!(
-            f.build(&Call::SetUnitDesiredState {
-                name,
-                state: DesiredState::Loaded
-            })
-            .is_ok(),
-            "{name:?} is valid for fleet"
-        );
+        for call in named_calls(name, &unit) {
+            assert!(
+                f.build(&call).is_ok(),
+                "{call:?}: {name:?} is valid for fleet"
+            );
+        }
     }
 }
 
@@ -435,17 +448,17 @@ fn list_queries_carry_filters_and_tokens() {
         assert_eq!(req.uri().path(), fx["request"]["path"]);
         assert_eq!(req.uri().query(), fx["request"]["query"].as_str());
     }
-    // Values that would break the query are encoded.
+    // Values that would break the query are encoded (a unit name that needs it is refused).
     let req = f
         .build(&Call::ListUnitStates {
-            machine_id: Some("a&b=c"),
-            unit_name: Some("x y#z"),
+            machine_id: Some("a&b=c d#e"),
+            unit_name: Some("web@1:x.service"),
             page_token: Some("t+/"),
         })
         .unwrap();
     assert_eq!(
         req.uri().query(),
-        Some("machineID=a%26b=c&unitName=x%20y%23z&nextPageToken=t%2B%2F")
+        Some("machineID=a%26b=c%20d%23e&unitName=web@1:x.service&nextPageToken=t%2B%2F")
     );
 }
 

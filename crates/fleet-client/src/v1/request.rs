@@ -3,14 +3,20 @@
 //! without a network.
 //!
 //! * Paths come from the discovery document ([`Discovery`]); `{unitName}` is replaced by the
-//!   unit name percent-encoded as one path segment: every byte other than `A-Z a-z 0-9 - . _ ~`
-//!   is encoded (`/`, `?`, `#`, `%`, `@`, `\`, space…), and the names `.` and `..` are sent as
-//!   `%2E` and `%2E%2E`, so no name can change the path the request is sent to.
-//! * Names are validated with fleet's rules ([`validate_unit_name`](crate::v1::unit_file::validate_unit_name)) before a `PUT`
-//!   (create, set desired state): fleet validates them there too. `GET` and `DELETE` send any
-//!   non-empty name, as fleet and python-fleet do; fleet answers `404 unit does not exist` for a
-//!   name it could never hold. An empty name is refused for every call, since it would address
-//!   the collection instead of a unit.
+//!   unit name percent-encoded as one path segment: every byte other than RFC 3986's unreserved
+//!   characters `A-Z a-z 0-9 - . _ ~` and the path characters `@` and `:` is encoded (`/`, `?`,
+//!   `#`, `%`, `\`, space…), and the names `.` and `..` are sent as `%2E` and `%2E%2E`, so no
+//!   name can change the path the request is sent to. `@` and `:` are sent raw, as fleet's own
+//!   clients send them (`/fleet/v1/units/foo@bar.service`, `/fleet/v1/units/a:b.service`).
+//! * Every unit name, for every call (get, create, set desired state, destroy, get state, the
+//!   `unitName` filter of the state list), is validated with fleet's rules
+//!   ([`validate_unit_name`](crate::v1::unit_file::validate_unit_name)) before the request is
+//!   built: a name fleet could never hold is [`Error::InvalidUnitName`] with fleet's message,
+//!   and nothing is sent. This differs from fleet and python-fleet for `GET`, `DELETE` and the
+//!   state calls: fleet validates names only on `PUT` and answers `404 unit does not exist` to
+//!   `GET /fleet/v1/units/not-a-unit`, and python-fleet sends any name; here such a call fails
+//!   locally, so a caller matching `code() == Some(404)` for "missing" must also handle
+//!   `InvalidUnitName` for a malformed name.
 //! * Bodies are JSON with `Content-Type: application/json`.
 //!
 //! ```
@@ -26,11 +32,11 @@
 //!
 //! let req = factory.build(&Call::SetUnitDesiredState { name: "web@1.service", state: DesiredState::Loaded })?;
 //! assert_eq!(req.method(), http::Method::PUT);
-//! assert_eq!(req.uri(), "http://127.0.0.1:49153/fleet/v1/units/web%401.service");
+//! assert_eq!(req.uri(), "http://127.0.0.1:49153/fleet/v1/units/web@1.service");
 //! assert_eq!(req.body().as_ref(), br#"{"desiredState":"loaded"}"#);
 //!
-//! let req = factory.build(&Call::GetUnit { name: "../machines" })?;
-//! assert_eq!(req.uri().path(), "/fleet/v1/units/..%2Fmachines");
+//! let err = factory.build(&Call::GetUnit { name: "../machines" }).unwrap_err();
+//! assert_eq!(err.to_string(), r#"invalid unit name "../machines": invalid unit type: "/machines""#);
 //! # Ok::<(), fleet::v1::Error>(())
 //! ```
 
@@ -40,18 +46,22 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 
 use super::discovery::{ApiMethod, Discovery};
+use super::unit_file::validate_unit_name;
 use super::{DesiredState, Endpoint, Error, MachineMetadataOp, Result, Unit, UnitOption};
 
-/// Bytes encoded in a path segment: all but RFC 3986's unreserved characters.
+/// Bytes encoded in a path segment: all but RFC 3986's unreserved characters and the `pchar`s
+/// `@` and `:`, which fleet's clients send raw.
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
-    .remove(b'~');
+    .remove(b'~')
+    .remove(b'@')
+    .remove(b':');
 
 /// Bytes encoded in a query value: all but unreserved characters and `=`, `@`, `:` (page
 /// tokens are URL-safe base64 with `=` padding and are sent as fleet writes them).
-const QUERY_VALUE: &AsciiSet = &PATH_SEGMENT.remove(b'=').remove(b'@').remove(b':');
+const QUERY_VALUE: &AsciiSet = &PATH_SEGMENT.remove(b'=');
 
 /// One API call and its arguments.
 #[derive(Clone, Copy, Debug)]
@@ -167,8 +177,9 @@ impl RequestFactory {
     }
 
     /// Build the request for `call`. Fails, before anything is sent, on a unit name fleet
-    /// would refuse for a `PUT` ([`Error::InvalidUnitName`]), an empty unit name, or a
-    /// machine id or metadata key that would break the patch path ([`Error::InvalidArgument`]).
+    /// would refuse ([`Error::InvalidUnitName`], for every call that names a unit, including
+    /// the `unitName` filter), or a machine id or metadata key that would break the patch path
+    /// ([`Error::InvalidArgument`]).
     pub fn build(&self, call: &Call<'_>) -> Result<http::Request<Bytes>> {
         let spec = self.discovery.method(call.api_method());
         let mut path = spec.path_template().to_string();
@@ -183,6 +194,9 @@ impl RequestFactory {
                 unit_name,
                 page_token,
             } => {
+                if let Some(name) = unit_name {
+                    validate_unit_name(name)?;
+                }
                 query.extend(machine_id.map(|v| ("machineID", v)));
                 query.extend(unit_name.map(|v| ("unitName", v)));
                 query.extend(page_token.map(|t| ("nextPageToken", t)));
@@ -191,7 +205,6 @@ impl RequestFactory {
                 path = substitute(&path, name)?;
             }
             Call::CreateUnit { name, unit } => {
-                validate_put_name(name)?;
                 path = substitute(&path, name)?;
                 body = Some(json(&SetBody {
                     desired_state: unit.desired_state(),
@@ -199,7 +212,6 @@ impl RequestFactory {
                 })?);
             }
             Call::SetUnitDesiredState { name, state } => {
-                validate_put_name(name)?;
                 path = substitute(&path, name)?;
                 body = Some(json(&SetBody {
                     desired_state: state,
@@ -241,6 +253,7 @@ impl RequestFactory {
 /// use fleet::v1::request::encode_path_segment;
 /// assert_eq!(encode_path_segment("hello.service"), "hello.service");
 /// assert_eq!(encode_path_segment("a b/c?d#e%f"), "a%20b%2Fc%3Fd%23e%25f");
+/// assert_eq!(encode_path_segment("web@1:a.service"), "web@1:a.service");
 /// assert_eq!(encode_path_segment(".."), "%2E%2E");
 /// ```
 pub fn encode_path_segment(name: &str) -> String {
@@ -251,18 +264,10 @@ pub fn encode_path_segment(name: &str) -> String {
     }
 }
 
+/// Validate `name` with fleet's rules, then put it, encoded, into the path template.
 fn substitute(template: &str, name: &str) -> Result<String> {
-    if name.is_empty() {
-        return Err(Error::InvalidUnitName {
-            name: String::new(),
-            message: "unit name is empty".into(),
-        });
-    }
+    validate_unit_name(name)?;
     Ok(template.replace("{unitName}", &encode_path_segment(name)))
-}
-
-fn validate_put_name(name: &str) -> Result<()> {
-    super::unit_file::validate_unit_name(name)
 }
 
 fn check_patch_op(op: &MachineMetadataOp) -> Result<()> {

@@ -120,18 +120,9 @@ impl Fixture {
     pub fn assert_request(&self, got: &RawRequest) {
         let want = &self.request;
         assert_eq!(got.method, want.method, "{}: method", self.name);
-        if got.path != want.path {
-            // RFC 3986 lets `@` and `:` stand raw in a path segment or be percent-encoded;
-            // fleet decodes the path, so both spellings are the same request (see
-            // units-create-at-sign-raw-201 and units-get-at-sign-encoded). Nothing else may
-            // differ.
-            assert_eq!(
-                normalize_at_colon(&got.path),
-                normalize_at_colon(&want.path),
-                "{}: raw path",
-                self.name
-            );
-        }
+        // Byte for byte: the client sends `@` and `:` raw and encodes what fleet's clients
+        // encode, so its paths match the recorded ones exactly.
+        assert_eq!(got.path, want.path, "{}: raw path", self.name);
         assert_eq!(
             got.query.as_deref(),
             want.query.as_deref(),
@@ -166,13 +157,6 @@ impl Fixture {
             }
         }
     }
-}
-
-/// `%40` -> `@` and `%3A` -> `:`, the only encodings a path may differ in from a fixture.
-pub fn normalize_at_colon(path: &str) -> String {
-    path.replace("%40", "@")
-        .replace("%3A", ":")
-        .replace("%3a", ":")
 }
 
 /// What the replay server answers to one request.

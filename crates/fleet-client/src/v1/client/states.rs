@@ -11,6 +11,9 @@ impl Client {
     /// optionally only those on machine `machine_id` (the full 32-character id: fleet matches
     /// it exactly) and/or of unit `unit_name`.
     ///
+    /// A `unit_name` fleet could never hold makes the stream's first (and only) item
+    /// [`Error::InvalidUnitName`](crate::v1::Error::InvalidUnitName); nothing is sent.
+    ///
     /// ```no_run
     /// use futures::TryStreamExt;
     /// # async fn run(client: fleet::v1::Client) -> fleet::v1::Result<()> {
@@ -35,7 +38,9 @@ impl Client {
     ///
     /// fleet v1.0.0 closes the connection without any answer when the unit has no state (it
     /// crashes serving the request), which is [`Error::NoResponse`](crate::v1::Error::NoResponse)
-    /// here; a fleet that answers `404` gives `Error::Api { code: 404, .. }`.
+    /// here; a fleet that answers `404` gives `Error::Api { code: 404, .. }`. A name fleet could
+    /// never hold is [`Error::InvalidUnitName`](crate::v1::Error::InvalidUnitName), refused
+    /// before anything is sent.
     ///
     /// ```no_run
     /// # async fn run(client: fleet::v1::Client) -> fleet::v1::Result<()> {

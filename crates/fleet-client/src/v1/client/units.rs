@@ -32,7 +32,8 @@ impl Client {
     }
 
     /// Set the desired state of unit `name` (`PUT` with only `desiredState`), then return the
-    /// unit as fleet holds it.
+    /// unit as fleet holds it. The name is checked with fleet's rules first
+    /// ([`Error::InvalidUnitName`](crate::v1::Error::InvalidUnitName), nothing sent).
     ///
     /// ```no_run
     /// # async fn run(client: fleet::v1::Client) -> fleet::v1::Result<()> {
@@ -46,7 +47,9 @@ impl Client {
         self.get_unit(name).await
     }
 
-    /// Destroy unit `name` (`DELETE`). A missing unit is `Error::Api { code: 404, .. }`.
+    /// Destroy unit `name` (`DELETE`). A missing unit is `Error::Api { code: 404, .. }`; a name
+    /// fleet could never hold is [`Error::InvalidUnitName`](crate::v1::Error::InvalidUnitName),
+    /// refused before anything is sent.
     ///
     /// ```no_run
     /// # async fn run(client: fleet::v1::Client) -> fleet::v1::Result<()> {
@@ -76,8 +79,11 @@ impl Client {
             .map(move |unit| unit.map(|u| u.with_origin(&client)))
     }
 
-    /// One unit. A missing unit is `Error::Api { code: 404, .. }` (`code() == Some(404)`);
-    /// names are not checked locally (fleet answers 404 for names it could never hold).
+    /// One unit. A missing unit is `Error::Api { code: 404, .. }` (`code() == Some(404)`).
+    ///
+    /// The name is checked with fleet's rules first: a name fleet could never hold is
+    /// [`Error::InvalidUnitName`](crate::v1::Error::InvalidUnitName) and nothing is sent (fleet
+    /// itself, and python-fleet, would answer `404 unit does not exist` for it).
     ///
     /// ```no_run
     /// # async fn run(client: fleet::v1::Client) -> fleet::v1::Result<()> {
@@ -97,7 +103,8 @@ impl Client {
     /// which carry no current state), polling every [`poll_interval`](Client::poll_interval).
     ///
     /// Returns the unit once it is there; [`Error::Timeout`](crate::v1::Error::Timeout) when
-    /// `timeout` runs out first. Unlike fleetctl, which retries on any error until it gives up,
+    /// `timeout` runs out first; [`Error::InvalidUnitName`](crate::v1::Error::InvalidUnitName)
+    /// at once, before any request, for a name fleet could never hold. Unlike fleetctl, which retries on any error until it gives up,
     /// an error from fleet (a `404` because the unit was destroyed, say) ends the wait at once.
     ///
     /// ```no_run
@@ -114,6 +121,7 @@ impl Client {
         target: DesiredState,
         timeout: Duration,
     ) -> Result<Unit> {
+        crate::v1::unit_file::validate_unit_name(name)?;
         let what = format!("unit {name} to report state {target}");
         wait::poll_until(what, timeout, self.poll_interval(), || async {
             let unit = self.get_unit(name).await?;
