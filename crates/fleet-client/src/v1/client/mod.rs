@@ -122,8 +122,14 @@ impl Client {
     /// * [`Error::Discovery`]: the endpoint is unreachable, answers with another status than
     ///   200 or with something that is not the fleet v1 discovery document (python-fleet
     ///   raises `ValueError` here); the message names the endpoint and the cause;
-    /// * [`Error::Tls`]: a CA or client certificate file cannot be used, or the server's
-    ///   certificate is refused.
+    /// * [`Error::Tls`]: a CA or client certificate file cannot be used, the server's
+    ///   certificate is refused, or the server refuses the client certificate (under TLS 1.3
+    ///   that arrives as an alert after the handshake; it is still `Error::Tls`, not
+    ///   `Error::Discovery`);
+    /// * [`Error::Ssh`]: the SSH tunnel could not be opened (unknown or changed host key,
+    ///   authentication refused, channel refused): the tunnel, not the endpoint, failed, so
+    ///   this is not `Error::Discovery`. A tunnel that cannot reach its SSH host in time is
+    ///   `Error::Discovery` whose message carries the timeout, like any unreachable endpoint.
     ///
     /// ```no_run
     /// # async fn run() -> fleet::v1::Result<()> {
@@ -196,7 +202,10 @@ impl Client {
         let response = send_raw(&http, &reuse, &endpoint, b.timeout, request)
             .await
             .map_err(|e| match e {
-                tls @ Error::Tls { .. } => tls,
+                // The endpoint was not the problem: the TLS setup or the SSH tunnel in front of
+                // it was, and those errors say exactly what (a refused host key, a client
+                // certificate the server refused).
+                e @ (Error::Tls { .. } | Error::Ssh { .. }) => e,
                 other => discovery_error(format!("GET {DISCOVERY_PATH} failed: {other}")),
             })?;
         if response.status != StatusCode::OK {
@@ -487,7 +496,15 @@ async fn send_raw(
     }
 }
 
-/// Turn hyper-util's error into ours, by looking through its sources.
+/// Turn hyper-util's error into ours, by looking through its sources:
+///
+/// * a connector timeout is [`Error::Timeout`], a failed TLS handshake [`Error::Tls`];
+/// * an SSH tunnel failure travels as an `io::Error` wrapping [`Error::Ssh`] or
+///   [`Error::Timeout`] (see [`transport::ssh`](crate::v1::transport)): that error itself;
+/// * a TLS alert from the server on the first read (TLS 1.3 servers refuse a client
+///   certificate after the handshake, so the client only learns it then) is [`Error::Tls`];
+/// * a connection closed before any response is [`Error::NoResponse`];
+/// * anything else is [`Error::Transport`] with the whole chain of causes.
 fn map_send_error(
     err: hyper_util::client::legacy::Error,
     endpoint: &Endpoint,
@@ -504,7 +521,15 @@ fn map_send_error(
                 ConnectError::Tls { .. } => Error::Tls {
                     message: c.to_string(),
                 },
-                ConnectError::Io { .. } | ConnectError::NotNeeded => Error::Transport {
+                ConnectError::Io { source: io, .. } => match tunnel_error(io) {
+                    Some(e) => e,
+                    None => Error::Transport {
+                        endpoint: endpoint.to_string(),
+                        message: c.to_string(),
+                        source: Some(Box::new(err)),
+                    },
+                },
+                ConnectError::NotNeeded => Error::Transport {
                     endpoint: endpoint.to_string(),
                     message: c.to_string(),
                     source: Some(Box::new(err)),
@@ -518,6 +543,12 @@ fn map_send_error(
                 };
             }
         }
+        if let Some(e) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| tls_alert(io, endpoint))
+        {
+            return e;
+        }
         source = s.source();
     }
     Error::Transport {
@@ -525,6 +556,50 @@ fn map_send_error(
         message: format!("{label} failed: {}", chain(&err)),
         source: Some(Box::new(err)),
     }
+}
+
+/// The library error an SSH tunnel put inside the connector's `io::Error`, if any.
+fn tunnel_error(io: &std::io::Error) -> Option<Error> {
+    match io.get_ref()?.downcast_ref::<Error>()? {
+        Error::Ssh { message } => Some(Error::Ssh {
+            message: message.clone(),
+        }),
+        Error::Timeout { what, after } => Some(Error::Timeout {
+            what: what.clone(),
+            after: *after,
+        }),
+        _ => None,
+    }
+}
+
+/// A TLS alert the server sent after the handshake, as [`Error::Tls`].
+fn tls_alert(io: &std::io::Error, endpoint: &Endpoint) -> Option<Error> {
+    use rustls::AlertDescription as A;
+    let rustls::Error::AlertReceived(alert) = io.get_ref()?.downcast_ref::<rustls::Error>()? else {
+        return None;
+    };
+    let message = match alert {
+        A::CertificateRequired
+        | A::UnknownCA
+        | A::BadCertificate
+        | A::UnsupportedCertificate
+        | A::CertificateRevoked
+        | A::CertificateExpired
+        | A::CertificateUnknown
+        | A::AccessDenied => format!(
+            "the server refused the client certificate: {endpoint} answered with the TLS alert \
+             {alert:?}{}",
+            match alert {
+                A::CertificateRequired =>
+                    " (it requires a client certificate; set one with \
+                                            ClientBuilder::client_cert)",
+                A::UnknownCA => " (the client certificate is not signed by a CA it trusts)",
+                _ => "",
+            }
+        ),
+        other => format!("{endpoint} sent the TLS alert {other:?}"),
+    };
+    Some(Error::Tls { message })
 }
 
 fn describe(target: &Target) -> String {
