@@ -6,6 +6,7 @@
 //! `--tunnel`) is decided in [`connect`], from the global flags.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use fleet::v1 as fleet;
@@ -264,6 +265,16 @@ impl Api {
             self.machines = Some(machines.into_iter().map(|m| (m.id.clone(), m)).collect());
         }
         self.machines.get_or_insert_with(HashMap::new)
+    }
+
+    /// [`Api::load_machine_cache`] when `needed`; otherwise an empty map, without asking fleet.
+    pub async fn machine_cache_if(&mut self, needed: bool) -> &HashMap<String, fleet::Machine> {
+        static EMPTY: LazyLock<HashMap<String, fleet::Machine>> = LazyLock::new(HashMap::new);
+        if needed {
+            self.load_machine_cache().await
+        } else {
+            &EMPTY
+        }
     }
 }
 

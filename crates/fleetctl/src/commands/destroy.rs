@@ -1,6 +1,7 @@
 //! `fleetctl destroy`.
 
-use super::create::{find_units, name_of};
+use super::create::name_of;
+use super::state_change::registry_units;
 use crate::api::Api;
 use crate::cli::DestroyArgs;
 use crate::output;
@@ -8,21 +9,10 @@ use crate::wait::ATTEMPT;
 
 /// Runs `destroy`; returns the exit code.
 pub async fn run(api: &mut Api, args: &DestroyArgs) -> i32 {
-    if args.units.is_empty() {
-        output::stderr("No units given");
-        return 0;
-    }
-    let units = match find_units(api, &args.units).await {
+    let units = match registry_units(api, &args.units).await {
         Ok(u) => u,
-        Err(e) => {
-            output::stderr(&output::go_err(&e));
-            return 1;
-        }
+        Err(code) => return code,
     };
-    if units.is_empty() {
-        output::stderr("Units not found in registry");
-        return 0;
-    }
     let mut exit = 0;
     for u in &units {
         let name = name_of(u);

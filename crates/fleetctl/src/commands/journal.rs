@@ -47,19 +47,10 @@ pub async fn run(api: &mut Api, global: &GlobalArgs, args: &JournalArgs) -> i32 
         return 1;
     };
     let name = unit_name_mangle(arg);
-    let unit = match api.unit(&name).await {
-        Err(e) => {
-            output::stderr(&format!(
-                "Error retrieving unit {name}: {}",
-                output::go_err(&e)
-            ));
-            return 1;
-        }
-        Ok(None) => {
-            output::stderr(&format!("Unit {name} does not exist."));
-            return 1;
-        }
-        Ok(Some(u)) => u,
+    let retrieving = format!("Error retrieving unit {name}");
+    let unit = match super::existing_unit(api, &name, &retrieving).await {
+        Ok(u) => u,
+        Err(code) => return code,
     };
     if table::is_global(unit.options()) {
         output::stderr(&format!(

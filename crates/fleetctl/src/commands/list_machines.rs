@@ -1,17 +1,15 @@
 //! `fleetctl list-machines`.
 
+use super::{list_columns, print_list};
 use crate::api::Api;
-use crate::cli::{FieldSet, ListArgs, MachineFields, OutputFormat};
+use crate::cli::{ListArgs, MachineFields};
 use crate::output::{self, json, table};
 
 /// Runs `list-machines`; returns the exit code.
 pub async fn run(api: &mut Api, args: &ListArgs<MachineFields>) -> i32 {
-    let cols = match table::parse_fields(&args.fields, MachineFields::NAMES) {
+    let cols = match list_columns(args) {
         Ok(cols) => cols,
-        Err(msg) => {
-            output::stderr(&msg);
-            return 1;
-        }
+        Err(code) => return code,
     };
     let machines = match api.machines().await {
         Ok(m) => m,
@@ -26,14 +24,10 @@ pub async fn run(api: &mut Api, args: &ListArgs<MachineFields>) -> i32 {
             return 1;
         }
     };
-    match args.output {
-        OutputFormat::Json => output::stdout_raw(&json::machines(&machines)),
-        OutputFormat::Table => output::stdout_raw(&table::machines_table(
-            &machines,
-            &cols,
-            args.full,
-            args.no_legend,
-        )),
-    }
+    print_list(
+        args.output,
+        || json::machines(&machines),
+        || table::machines_table(&machines, &cols, args.full, args.no_legend),
+    );
     0
 }

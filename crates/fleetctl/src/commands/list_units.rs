@@ -1,44 +1,28 @@
 //! `fleetctl list-units`.
 
+use super::{list_columns, print_list, report_list_units_error};
 use crate::api::Api;
-use crate::cli::{FieldSet, ListArgs, OutputFormat, UnitFields};
-use crate::output::{self, json, table};
+use crate::cli::{ListArgs, OutputFormat, UnitFields};
+use crate::output::{json, table};
 
 /// Runs `list-units`; returns the exit code.
 pub async fn run(api: &mut Api, args: &ListArgs<UnitFields>) -> i32 {
-    let cols = match table::parse_fields(&args.fields, UnitFields::NAMES) {
+    let cols = match list_columns(args) {
         Ok(cols) => cols,
-        Err(msg) => {
-            output::stderr(&msg);
-            return 1;
-        }
+        Err(code) => return code,
     };
     let states = match api.unit_states().await {
         Ok(s) => s,
-        Err(err) => {
-            output::stderr(&format!(
-                "Error retrieving list of units from repository: {}",
-                output::go_err(&err)
-            ));
-            return 1;
-        }
+        Err(err) => return report_list_units_error(&err),
     };
     let needs_machines = args.output == OutputFormat::Json || cols.contains(&"machine");
-    let empty = Default::default();
-    let machines = if needs_machines && states.iter().any(|s| !s.machine_id.is_empty()) {
-        api.load_machine_cache().await
-    } else {
-        &empty
-    };
-    match args.output {
-        OutputFormat::Json => output::stdout_raw(&json::unit_states(&states, machines)),
-        OutputFormat::Table => output::stdout_raw(&table::unit_states_table(
-            &states,
-            machines,
-            &cols,
-            args.full,
-            args.no_legend,
-        )),
-    }
+    let machines = api
+        .machine_cache_if(needs_machines && states.iter().any(|s| !s.machine_id.is_empty()))
+        .await;
+    print_list(
+        args.output,
+        || json::unit_states(&states, machines),
+        || table::unit_states_table(&states, machines, &cols, args.full, args.no_legend),
+    );
     0
 }

@@ -15,6 +15,7 @@ pub mod load;
 #[cfg(feature = "ssh")]
 pub mod ssh;
 pub mod start;
+pub mod state_change;
 #[cfg(feature = "ssh")]
 pub mod status;
 pub mod stop;
@@ -23,7 +24,7 @@ pub mod unload;
 pub mod version;
 
 use crate::api::{self, Api};
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, FieldSet, ListArgs, OutputFormat};
 use crate::output;
 use crate::wait::WaitError;
 
@@ -41,6 +42,57 @@ pub fn needs_ssh(command: &str) -> i32 {
 /// fleetctl's `Error waiting for units: <error>` line.
 pub fn report_wait_error(err: &WaitError) {
     output::stderr(&format!("Error waiting for units: {err}"));
+}
+
+/// The `--fields` of a list command, checked against its field names; `Err(exit code)` after
+/// saying what is wrong.
+pub fn list_columns<F: FieldSet>(args: &ListArgs<F>) -> Result<Vec<&str>, i32> {
+    output::table::parse_fields(&args.fields, F::NAMES).map_err(|msg| {
+        output::stderr(&msg);
+        1
+    })
+}
+
+/// Prints a list command's result in its `--output` format.
+pub fn print_list(
+    format: OutputFormat,
+    json: impl FnOnce() -> String,
+    table: impl FnOnce() -> String,
+) {
+    match format {
+        OutputFormat::Json => output::stdout_raw(&json()),
+        OutputFormat::Table => output::stdout_raw(&table()),
+    }
+}
+
+/// fleetctl's message when the units cannot be listed; returns the exit code.
+pub fn report_list_units_error(err: &fleet::v1::Error) -> i32 {
+    output::stderr(&format!(
+        "Error retrieving list of units from repository: {}",
+        output::go_err(err)
+    ));
+    1
+}
+
+/// The unit a command on its machine (`status`, `journal`) is about; `Err(exit code)` after
+/// printing `<retrieving>: <error>` or `Unit <name> does not exist.`.
+#[cfg(feature = "ssh")]
+pub async fn existing_unit(
+    api: &Api,
+    name: &str,
+    retrieving: &str,
+) -> Result<fleet::v1::Unit, i32> {
+    match api.unit(name).await {
+        Err(e) => {
+            output::stderr(&format!("{retrieving}: {}", output::go_err(&e)));
+            Err(1)
+        }
+        Ok(None) => {
+            output::stderr(&format!("Unit {name} does not exist."));
+            Err(1)
+        }
+        Ok(Some(u)) => Ok(u),
+    }
 }
 
 /// Whether the command talks to fleet (and so needs a client and a runtime).

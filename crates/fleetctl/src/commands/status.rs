@@ -15,16 +15,9 @@ pub async fn run(api: &mut Api, global: &GlobalArgs, args: &SshCommandArgs) -> i
     let mut global_units: Vec<fleet::Unit> = Vec::new();
     for (i, arg) in args.units.iter().enumerate() {
         let name = unit_name_mangle(arg);
-        let unit = match api.unit(&name).await {
-            Err(e) => {
-                output::stderr(&format!("Error retrieving unit: {}", output::go_err(&e)));
-                return 1;
-            }
-            Ok(None) => {
-                output::stderr(&format!("Unit {name} does not exist."));
-                return 1;
-            }
-            Ok(Some(u)) => u,
+        let unit = match super::existing_unit(api, &name, "Error retrieving unit").await {
+            Ok(u) => u,
+            Err(code) => return code,
         };
         if table::is_global(unit.options()) {
             global_units.push(unit);

@@ -2,74 +2,36 @@
 
 use fleet::v1 as fleet;
 
-use super::create::{find_units, name_of};
+use super::create::name_of;
+use super::state_change::{registry_units, trigger, wait_and_report};
 use crate::api::Api;
 use crate::cli::WaitArgs;
 use crate::output::{self, table};
-use crate::wait::{self, WaitOptions};
 
 /// Runs `stop`; returns the exit code.
 pub async fn run(api: &mut Api, args: &WaitArgs) -> i32 {
-    if args.units.is_empty() {
-        output::stderr("No units given");
-        return 0;
-    }
-    let units = match find_units(api, &args.units).await {
+    let units = match registry_units(api, &args.units).await {
         Ok(u) => u,
-        Err(e) => {
-            output::stderr(&output::go_err(&e));
-            return 1;
-        }
+        Err(code) => return code,
     };
-    if units.is_empty() {
-        output::stderr("Units not found in registry");
-        return 0;
-    }
     let mut stopping = Vec::new();
     for u in &units {
-        let name = name_of(u);
-        let global = table::is_global(u.options());
-        if !global {
+        if !table::is_global(u.options()) {
             match u.current_state() {
                 Some(fleet::DesiredState::Inactive) => {
+                    let name = name_of(u);
                     output::stderr(&format!("Unable to stop unit {name} in state inactive"));
                     return 1;
                 }
                 Some(fleet::DesiredState::Loaded) => {
-                    tracing::debug!("Unit({name}) already loaded, skipping.");
+                    tracing::debug!("Unit({}) already loaded, skipping.", name_of(u));
                     continue;
                 }
                 _ => {}
             }
         }
-        tracing::debug!("Setting target state of Unit({name}) to loaded");
-        // fleetctl ignores errors here; the wait below notices a unit that does not stop.
-        if let Err(e) = api
-            .set_target_state(&name, fleet::DesiredState::Loaded)
-            .await
-        {
-            tracing::debug!("setting target state of {name}: {e}");
-        }
-        if global {
-            output::stdout(&format!("Triggered global unit {name} stop"));
-        } else {
-            stopping.push(name);
-        }
+        trigger(api, u, fleet::DesiredState::Loaded, "stop", &mut stopping).await;
     }
-    let opts = WaitOptions::from_flags(&args.wait);
-    if let Err(e) =
-        wait::wait_for_unit_states(api, &stopping, "stop", fleet::DesiredState::Loaded, opts).await
-    {
-        super::report_wait_error(&e);
-        output::stderr(&format!(
-            "Failed to stop units {}. err: {e}",
-            output::go_list(&stopping)
-        ));
-        return 1;
-    }
-    output::stderr(&format!(
-        "Successfully stopped units {}.",
-        output::go_list(&stopping)
-    ));
-    0
+    let state = fleet::DesiredState::Loaded;
+    wait_and_report(api, &stopping, state, "stop", "stopped", &args.wait).await
 }
