@@ -648,3 +648,94 @@ async fn after_a_timeout_the_next_request_gets_a_new_connection() {
     assert_eq!(unit.name(), Some("ok.service"));
     assert_eq!(server.connections(), 2);
 }
+
+/// Dials directly until `fail` is set, then fails the way the SSH tunnel does: an `io::Error`
+/// carrying the library's own error.
+#[derive(Debug)]
+struct Tunnelish {
+    fail: Arc<std::sync::Mutex<Option<fleet::Error>>>,
+}
+
+impl Connect for Tunnelish {
+    fn connect(&self, target: &Target) -> ConnectFuture {
+        let failure = self.fail.lock().unwrap().as_ref().map(|e| match e {
+            fleet::Error::Ssh { message } => fleet::Error::Ssh {
+                message: message.clone(),
+            },
+            fleet::Error::Timeout { what, after } => fleet::Error::Timeout {
+                what: what.clone(),
+                after: *after,
+            },
+            other => panic!("not a tunnel error: {other:?}"),
+        });
+        match failure {
+            Some(e) => Box::pin(async move { Err(std::io::Error::other(e)) }),
+            None => Direct.connect(target),
+        }
+    }
+}
+
+#[tokio::test]
+async fn tunnel_errors_surface_as_themselves() {
+    // Every request but discovery closes its connection unanswered, so the next one dials.
+    let server = Server::start(with_discovery(|_| Action::Close)).await;
+    let fail = Arc::new(std::sync::Mutex::new(None));
+    let builder =
+        || fleet::Client::builder(&server.endpoint()).connector(Tunnelish { fail: fail.clone() });
+
+    // Client::new: a refused host key is the tunnel's own error, not a discovery failure.
+    *fail.lock().unwrap() = Some(fleet::Error::Ssh {
+        message: "host key for 127.0.0.1 is not in the known-hosts file".into(),
+    });
+    match within(builder().build()).await {
+        Err(fleet::Error::Ssh { message }) => assert!(message.contains("known-hosts"), "{message}"),
+        other => panic!("expected Error::Ssh, got {other:?}"),
+    }
+    // A tunnel that cannot reach its host in time is an unreachable endpoint: Discovery, with
+    // the cause in the message.
+    *fail.lock().unwrap() = Some(fleet::Error::Timeout {
+        what: "connecting to the SSH host 10.0.0.1:22".into(),
+        after: Duration::from_secs(3),
+    });
+    match within(builder().build()).await {
+        Err(fleet::Error::Discovery { message, .. }) => {
+            assert!(message.contains("the SSH host 10.0.0.1:22"), "{message}")
+        }
+        other => panic!("expected Error::Discovery, got {other:?}"),
+    }
+
+    // After discovery: the errors of a request are exactly the tunnel's.
+    *fail.lock().unwrap() = None;
+    let client = within(builder().build()).await.unwrap();
+    *fail.lock().unwrap() = Some(fleet::Error::Ssh {
+        message: "authentication to core@127.0.0.1 failed".into(),
+    });
+    // The kept-alive connection from discovery is closed by the first request; then it dials.
+    let mut failed = None;
+    for _ in 0..3 {
+        match within(client.get_unit("a.service")).await {
+            Err(e @ fleet::Error::Ssh { .. }) => {
+                failed = Some(e);
+                break;
+            }
+            // The old connection, closed under the request.
+            Err(fleet::Error::NoResponse { .. } | fleet::Error::Transport { .. }) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    match failed {
+        Some(fleet::Error::Ssh { message }) => assert!(message.contains("core@"), "{message}"),
+        other => panic!("expected Error::Ssh, got {other:?}"),
+    }
+    *fail.lock().unwrap() = Some(fleet::Error::Timeout {
+        what: "opening a channel to 127.0.0.1:1".into(),
+        after: Duration::from_secs(2),
+    });
+    match within(client.destroy_unit("a.service")).await {
+        Err(fleet::Error::Timeout { what, after }) => {
+            assert_eq!(what, "opening a channel to 127.0.0.1:1");
+            assert_eq!(after, Duration::from_secs(2));
+        }
+        other => panic!("expected Error::Timeout, got {other:?}"),
+    }
+}
