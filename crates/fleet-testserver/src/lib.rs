@@ -87,6 +87,12 @@
 //! [`TestServer::inject`] makes the next requests (optionally only those matching a method and
 //! path prefix) answer 500/503 with fleet's error body, close the connection, answer late, send
 //! a truncated body, invalid JSON, or a large body; see [`Fault`].
+//!
+//! # A real sshd for tunnel tests
+//!
+//! With the cargo feature `sshd` (off by default), the module `sshd` starts OpenSSH's
+//! `sshd` on a free `127.0.0.1` port with generated keys, for testing SSH tunnels to the test
+//! server.
 #![deny(missing_docs)]
 
 mod cluster;
@@ -95,6 +101,8 @@ mod http;
 mod json;
 pub mod paging;
 mod server;
+#[cfg(feature = "sshd")]
+pub mod sshd;
 
 pub use cluster::UnitSnapshot;
 pub use faults::{Fault, FaultKind};
