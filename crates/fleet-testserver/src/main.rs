@@ -76,32 +76,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("fleet-testserver ready");
-    if !server.http_endpoint().is_empty() {
-        println!("{}", server.http_endpoint());
-    }
-    if let Some(u) = server.unix_endpoint() {
-        println!("{u}");
-    }
-    if let Some(u) = server.http_unix_endpoint() {
-        println!("{u}");
-    }
-    let signals = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let result = match signals {
-        Ok(rt) => rt.block_on(async {
-            use tokio::signal::unix::{signal, SignalKind};
-            let mut term = signal(SignalKind::terminate())?;
-            let mut int = signal(SignalKind::interrupt())?;
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            Ok::<(), std::io::Error>(())
-        }),
-        Err(e) => Err(e),
-    };
+    // Install the signal handlers before announcing readiness, so that a SIGINT or SIGTERM sent
+    // as soon as the endpoints are printed is never lost (nor left to an inherited disposition).
+    let result = wait_for_signals(|| {
+        println!("fleet-testserver ready");
+        if !server.http_endpoint().is_empty() {
+            println!("{}", server.http_endpoint());
+        }
+        if let Some(u) = server.unix_endpoint() {
+            println!("{u}");
+        }
+        if let Some(u) = server.http_unix_endpoint() {
+            println!("{u}");
+        }
+    });
     server.stop();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -110,4 +98,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Registers SIGTERM and SIGINT handlers, calls `ready`, then blocks until either signal arrives.
+fn wait_for_signals(ready: impl FnOnce()) -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        ready();
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        Ok(())
+    })
 }
