@@ -27,16 +27,7 @@ use futures::TryStreamExt as _;
 const UNITS: usize = 1_000;
 
 fn tunnel(sshd: &ssh_support::Sshd) -> SshTunnel {
-    let known_hosts = sshd.dir.path().join("known_hosts");
-    std::fs::write(&known_hosts, sshd.known_hosts_line()).unwrap();
-    SshTunnel::builder(&sshd.host_port())
-        .username(ssh_support::user())
-        .without_ssh_config()
-        .use_agent(false)
-        .identity_file(&sshd.user_key)
-        .known_hosts_file(known_hosts)
-        .build()
-        .unwrap()
+    ssh_support::key_file_builder(sshd).build().unwrap()
 }
 
 async fn list(client: &fleet::Client) -> usize {
@@ -58,7 +49,7 @@ fn main() {
             "inactive",
         );
     }
-    let sshd = ssh_support::Sshd::start();
+    let sshd = ssh_support::Sshd::start().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

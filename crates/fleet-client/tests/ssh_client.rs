@@ -11,20 +11,10 @@ use fleet::transport::ssh::SshTunnel;
 use fleet::v1 as fleet;
 use fleet_testserver::TestServer;
 use futures::TryStreamExt as _;
-use ssh_support::{Sshd, SshdOptions};
+use ssh_support::{key_file_builder, Sshd};
 
 fn tunnel(sshd: &Sshd) -> SshTunnel {
-    let known_hosts = sshd.dir.path().join("known_hosts");
-    std::fs::write(&known_hosts, sshd.known_hosts_line()).unwrap();
-    SshTunnel::builder(&sshd.host_port())
-        .username(ssh_support::user())
-        .without_ssh_config()
-        .use_agent(false)
-        .identity_file(&sshd.user_key)
-        .known_hosts_file(known_hosts)
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
+    key_file_builder(sshd).build().unwrap()
 }
 
 async fn roundtrip(client: &fleet::Client, name: &str) {
@@ -43,7 +33,7 @@ async fn roundtrip(client: &fleet::Client, name: &str) {
 
 #[tokio::test]
 async fn client_over_tunnel_to_tcp_endpoint() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let server = TestServer::start().unwrap();
     let client = fleet::Client::builder(&server.http_endpoint())
         .tunnel(tunnel(&sshd))
@@ -57,10 +47,7 @@ async fn client_over_tunnel_to_tcp_endpoint() {
 
 #[tokio::test]
 async fn client_over_tunnel_to_unix_socket_endpoint() {
-    let sshd = Sshd::start_with(SshdOptions {
-        debug_log: true,
-        ..SshdOptions::default()
-    });
+    let sshd = Sshd::builder().debug_log(true).start().unwrap();
     let server = TestServer::start().unwrap();
     let client = fleet::Client::builder(&server.unix_endpoint().unwrap())
         .tunnel(tunnel(&sshd))
@@ -83,7 +70,7 @@ async fn client_over_tunnel_to_unix_socket_endpoint() {
 
 #[tokio::test]
 async fn client_survives_a_session_dropped_between_two_requests() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let server = TestServer::start().unwrap();
     let tunnel = tunnel(&sshd);
     let client = fleet::Client::builder(&server.http_endpoint())
@@ -109,14 +96,10 @@ async fn client_survives_a_session_dropped_between_two_requests() {
 
 #[tokio::test]
 async fn ssh_errors_reach_the_caller_of_the_client() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let server = TestServer::start().unwrap();
-    let known_hosts = sshd.dir.path().join("empty_known_hosts");
-    let tunnel = SshTunnel::builder(&sshd.host_port())
-        .username(ssh_support::user())
-        .without_ssh_config()
-        .use_agent(false)
-        .identity_file(&sshd.user_key)
+    let known_hosts = sshd.dir().join("empty_known_hosts");
+    let tunnel = key_file_builder(&sshd)
         .known_hosts_file(&known_hosts)
         .build()
         .unwrap();
@@ -133,7 +116,7 @@ async fn ssh_errors_reach_the_caller_of_the_client() {
 #[tokio::test]
 async fn https_through_the_tunnel() {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -148,7 +131,7 @@ async fn https_through_the_tunnel() {
         .tls(cert.pem(), key.serialize_pem(), None)
         .start()
         .unwrap();
-    let ca_file = sshd.dir.path().join("ca.pem");
+    let ca_file = sshd.dir().join("ca.pem");
     std::fs::write(&ca_file, ca.pem()).unwrap();
     // TLS is end to end: the client's handshake runs inside the SSH channel.
     let client = fleet::Client::builder(&server.https_endpoint())

@@ -11,7 +11,8 @@ use std::time::Duration;
 use fleet::v1::transport::ssh::{HostKeyPolicy, Pty, SshTunnel, SshTunnelBuilder};
 use fleet::v1::transport::{BoxIo, Connect, Target};
 use fleet::v1::Error;
-use ssh_support::{keygen, Agent, Sshd, SshdOptions};
+use fleet_testserver::sshd::{keygen, Agent};
+use ssh_support::{key_file_builder, known_hosts, Sshd};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// A minimal HTTP/1.1 server on TCP and on a unix socket that answers every request with
@@ -91,21 +92,13 @@ async fn get(mut io: BoxIo, path: &str) -> String {
     out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()
 }
 
-fn known_hosts(sshd: &Sshd) -> PathBuf {
-    let path = sshd.dir.path().join("known_hosts");
-    std::fs::write(&path, sshd.known_hosts_line()).unwrap();
-    path
-}
-
-/// A builder that uses the server's user key file only (no agent, no SSH config).
-fn key_file_builder(sshd: &Sshd) -> SshTunnelBuilder {
+/// A builder that authenticates through `agent` only (no key files, no SSH config).
+fn agent_builder(sshd: &Sshd, agent: &Agent) -> SshTunnelBuilder {
     SshTunnel::builder(&sshd.host_port())
-        .username(ssh_support::user())
+        .username(sshd.user())
         .without_ssh_config()
-        .use_agent(false)
-        .identity_file(&sshd.user_key)
+        .agent_socket(agent.socket())
         .known_hosts_file(known_hosts(sshd))
-        .timeout(Duration::from_secs(20))
 }
 
 fn ssh_message(err: &std::io::Error) -> String {
@@ -123,7 +116,7 @@ fn accepted_logins(sshd: &Sshd) -> usize {
 
 #[tokio::test]
 async fn key_file_auth_reaches_tcp_and_unix_targets_over_one_session() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let tunnel = key_file_builder(&sshd).build().unwrap();
 
@@ -160,18 +153,12 @@ async fn key_file_auth_reaches_tcp_and_unix_targets_over_one_session() {
 
 #[tokio::test]
 async fn agent_auth_uses_the_agents_keys() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
-    let agent = Agent::start();
+    let agent = Agent::start().unwrap();
 
     // An empty agent: the error says what was tried.
-    let empty = SshTunnel::builder(&sshd.host_port())
-        .username(ssh_support::user())
-        .without_ssh_config()
-        .agent_socket(&agent.socket)
-        .known_hosts_file(known_hosts(&sshd))
-        .build()
-        .unwrap();
+    let empty = agent_builder(&sshd, &agent).build().unwrap();
     let err = empty
         .connect(&upstream.tcp())
         .await
@@ -179,22 +166,13 @@ async fn agent_auth_uses_the_agents_keys() {
         .expect("no key, no login");
     let message = ssh_message(&err);
     assert!(
-        message.contains(&format!(
-            "authentication to {}@127.0.0.1",
-            ssh_support::user()
-        )),
+        message.contains(&format!("authentication to {}@127.0.0.1", sshd.user())),
         "{message}"
     );
     assert!(message.contains("with 0 keys"), "{message}");
 
-    agent.add(&sshd.user_key);
-    let tunnel = SshTunnel::builder(&sshd.host_port())
-        .username(ssh_support::user())
-        .without_ssh_config()
-        .agent_socket(&agent.socket)
-        .known_hosts_file(known_hosts(&sshd))
-        .build()
-        .unwrap();
+    agent.add(sshd.user_key()).unwrap();
+    let tunnel = agent_builder(&sshd, &agent).build().unwrap();
     let body = get(tunnel.connect(&upstream.tcp()).await.unwrap(), "/agent").await;
     assert_eq!(body, "tcp GET /agent HTTP/1.1");
     assert_eq!(accepted_logins(&sshd), 1);
@@ -202,17 +180,17 @@ async fn agent_auth_uses_the_agents_keys() {
 
 #[tokio::test]
 async fn failed_authentication_names_every_method_tried() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
-    let other = sshd.dir.path().join("other_key");
-    keygen(&other, "");
-    let encrypted = sshd.dir.path().join("encrypted_key");
-    keygen(&encrypted, "sekrit-passphrase");
-    let missing = sshd.dir.path().join("missing_key");
+    let other = sshd.dir().join("other_key");
+    keygen(&other, "").unwrap();
+    let encrypted = sshd.dir().join("encrypted_key");
+    keygen(&encrypted, "sekrit-passphrase").unwrap();
+    let missing = sshd.dir().join("missing_key");
     let tunnel = SshTunnel::builder(&sshd.host_port())
-        .username(ssh_support::user())
+        .username(sshd.user())
         .without_ssh_config()
-        .agent_socket(sshd.dir.path().join("no-agent.sock"))
+        .agent_socket(sshd.dir().join("no-agent.sock"))
         .identity_file(&other)
         .identity_file(&encrypted)
         .identity_file(&missing)
@@ -248,9 +226,9 @@ async fn failed_authentication_names_every_method_tried() {
 
 #[tokio::test]
 async fn unknown_host_is_refused_under_strict_checking_before_authenticating() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
-    let file = sshd.dir.path().join("empty_known_hosts");
+    let file = sshd.dir().join("empty_known_hosts");
     std::fs::write(&file, "# nothing here\n").unwrap();
     let tunnel = key_file_builder(&sshd)
         .known_hosts_file(&file)
@@ -262,9 +240,9 @@ async fn unknown_host_is_refused_under_strict_checking_before_authenticating() {
         .err()
         .expect("unknown host");
     let message = ssh_message(&err);
-    let fingerprint = fingerprint_of(&sshd.dir.path().join("host_key.pub"));
+    let fingerprint = fingerprint_of(&sshd.host_key_pub());
     assert!(
-        message.contains(&format!("[127.0.0.1]:{}", sshd.port)),
+        message.contains(&format!("[127.0.0.1]:{}", sshd.port())),
         "{message}"
     );
     assert!(message.contains(&fingerprint), "{message} / {fingerprint}");
@@ -282,17 +260,18 @@ async fn unknown_host_is_refused_under_strict_checking_before_authenticating() {
 
 #[tokio::test]
 async fn changed_host_key_is_a_loud_error() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
-    let impostor = sshd.dir.path().join("impostor");
-    keygen(&impostor, "");
+    let impostor = sshd.dir().join("impostor");
+    keygen(&impostor, "").unwrap();
     let impostor_public = std::fs::read_to_string(impostor.with_extension("pub")).unwrap();
-    let file = sshd.dir.path().join("kh_changed");
+    let file = sshd.dir().join("kh_changed");
     std::fs::write(
         &file,
         format!(
             "# first line\n[127.0.0.1]:{} {}",
-            sshd.port, impostor_public
+            sshd.port(),
+            impostor_public
         ),
     )
     .unwrap();
@@ -311,7 +290,7 @@ async fn changed_host_key_is_a_loud_error() {
         "{message}"
     );
     assert!(
-        message.contains(&fingerprint_of(&sshd.dir.path().join("host_key.pub"))),
+        message.contains(&fingerprint_of(&sshd.host_key_pub())),
         "{message}"
     );
     assert!(
@@ -356,7 +335,7 @@ async fn changed_host_key_is_a_loud_error() {
 
 #[tokio::test]
 async fn trust_on_first_use_asks_and_appends_to_the_known_hosts_file() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let home = tempfile::tempdir().unwrap();
     let file = home.path().join(".fleetctl").join("known_hosts");
@@ -389,12 +368,9 @@ async fn trust_on_first_use_asks_and_appends_to_the_known_hosts_file() {
     assert_eq!(body, "tcp GET /tofu HTTP/1.1");
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].host, format!("[127.0.0.1]:{}", sshd.port));
+    assert_eq!(seen[0].host, format!("[127.0.0.1]:{}", sshd.port()));
     assert_eq!(seen[0].key_type, "ssh-ed25519");
-    assert_eq!(
-        seen[0].fingerprint,
-        fingerprint_of(&sshd.dir.path().join("host_key.pub"))
-    );
+    assert_eq!(seen[0].fingerprint, fingerprint_of(&sshd.host_key_pub()));
     assert_eq!(seen[0].known_hosts_file, file);
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
@@ -417,7 +393,7 @@ async fn trust_on_first_use_asks_and_appends_to_the_known_hosts_file() {
     // OpenSSH itself accepts the file we wrote.
     let out = std::process::Command::new("ssh-keygen")
         .arg("-F")
-        .arg(format!("[127.0.0.1]:{}", sshd.port))
+        .arg(format!("[127.0.0.1]:{}", sshd.port()))
         .arg("-f")
         .arg(&file)
         .output()
@@ -427,12 +403,8 @@ async fn trust_on_first_use_asks_and_appends_to_the_known_hosts_file() {
     // Existing lines stay as they were when another host is added.
     let before = format!("# keep me\n{}", std::fs::read_to_string(&file).unwrap());
     std::fs::write(&file, &before).unwrap();
-    let other = Sshd::start();
-    let tunnel = SshTunnel::builder(&other.host_port())
-        .username(ssh_support::user())
-        .without_ssh_config()
-        .use_agent(false)
-        .identity_file(&other.user_key)
+    let other = Sshd::start().unwrap();
+    let tunnel = key_file_builder(&other)
         .known_hosts_file(&file)
         .host_key_policy(HostKeyPolicy::trust_on_first_use(|_| true))
         .build()
@@ -451,16 +423,16 @@ async fn trust_on_first_use_asks_and_appends_to_the_known_hosts_file() {
 
 #[tokio::test]
 async fn ssh_config_supplies_host_port_user_and_identity() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
-    let config = sshd.dir.path().join("ssh_config");
+    let config = sshd.dir().join("ssh_config");
     std::fs::write(
         &config,
         format!(
             "Host fleet-*\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}\n\nHost *\n  User nobody-here\n",
-            sshd.port,
-            ssh_support::user(),
-            sshd.user_key.display()
+            sshd.port(),
+            sshd.user(),
+            sshd.user_key().display()
         ),
     )
     .unwrap();
@@ -472,7 +444,7 @@ async fn ssh_config_supplies_host_port_user_and_identity() {
         .unwrap();
     assert_eq!(
         tunnel.destination(),
-        format!("{}@127.0.0.1:{}", ssh_support::user(), sshd.port)
+        format!("{}@127.0.0.1:{}", sshd.user(), sshd.port())
     );
     let body = get(tunnel.connect(&upstream.unix()).await.unwrap(), "/config").await;
     assert_eq!(body, "unix GET /config HTTP/1.1");
@@ -498,17 +470,17 @@ async fn ssh_config_supplies_host_port_user_and_identity() {
 
 #[tokio::test]
 async fn proxy_jump_through_the_same_server() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
-    let config = sshd.dir.path().join("ssh_config_jump");
+    let config = sshd.dir().join("ssh_config_jump");
     std::fs::write(
         &config,
         format!(
             "Host jumphost\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n  IdentityFile {key}\n\
              Host inner\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n  IdentityFile {key}\n  ProxyJump jumphost,{user}@jumphost\n",
-            user = ssh_support::user(),
-            port = sshd.port,
-            key = sshd.user_key.display()
+            user = sshd.user(),
+            port = sshd.port(),
+            key = sshd.user_key().display()
         ),
     )
     .unwrap();
@@ -526,7 +498,7 @@ async fn proxy_jump_through_the_same_server() {
 
 #[tokio::test]
 async fn a_dropped_session_is_reestablished_on_the_next_connect() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let tunnel = key_file_builder(&sshd).build().unwrap();
     assert_eq!(
@@ -587,13 +559,13 @@ fn fd_forward_script(dir: &Path) -> PathBuf {
 
 #[tokio::test]
 async fn unix_socket_falls_back_to_fd_forward_when_streamlocal_is_refused() {
-    let sshd = Sshd::start_with(SshdOptions {
-        allow_streamlocal: false,
-        allow_tcp: true,
-        debug_log: true,
-    });
+    let sshd = Sshd::builder()
+        .allow_streamlocal(false)
+        .debug_log(true)
+        .start()
+        .unwrap();
     let upstream = Upstream::start().await;
-    let script = fd_forward_script(sshd.dir.path());
+    let script = fd_forward_script(sshd.dir());
 
     // The stand-in script replaces `fleetctl fd-forward`, which this server does not have.
     let tunnel = key_file_builder(&sshd)
@@ -624,11 +596,7 @@ async fn unix_socket_falls_back_to_fd_forward_when_streamlocal_is_refused() {
 
 #[tokio::test]
 async fn tcp_forwarding_refused_is_a_clear_error() {
-    let sshd = Sshd::start_with(SshdOptions {
-        allow_streamlocal: true,
-        allow_tcp: false,
-        debug_log: false,
-    });
+    let sshd = Sshd::builder().allow_tcp_forwarding(false).start().unwrap();
     let upstream = Upstream::start().await;
     let tunnel = key_file_builder(&sshd).build().unwrap();
     let err = tunnel
@@ -646,7 +614,7 @@ async fn tcp_forwarding_refused_is_a_clear_error() {
 
 #[tokio::test]
 async fn exec_and_connect_to_another_machine_through_the_tunnel() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let tunnel = key_file_builder(&sshd).build().unwrap();
     let out = tunnel.exec("echo out; echo err >&2; exit 3").await.unwrap();
     assert_eq!(out.stdout, b"out\n");
@@ -655,7 +623,7 @@ async fn exec_and_connect_to_another_machine_through_the_tunnel() {
 
     // fleetctl ssh/status/journal with --tunnel: a second session to a machine, reached over a
     // direct-tcpip channel of the tunnel's session.
-    let machine = tunnel.connect_to("127.0.0.1", sshd.port).build().unwrap();
+    let machine = tunnel.connect_to("127.0.0.1", sshd.port()).build().unwrap();
     let out = machine.exec("echo from-machine").await.unwrap();
     assert_eq!(
         (out.status, out.stdout.as_slice()),
@@ -713,14 +681,14 @@ fn fingerprint_of(public_key_file: &Path) -> String {
 
 #[tokio::test]
 async fn known_hosts_hashed_by_ssh_keygen_is_understood() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
-    let file = sshd.dir.path().join("hashed_known_hosts");
+    let file = sshd.dir().join("hashed_known_hosts");
     std::fs::write(
         &file,
         format!(
             "other.example {}\n{}",
-            sshd.host_public,
+            sshd.host_public(),
             sshd.known_hosts_line()
         ),
     )
@@ -747,7 +715,7 @@ async fn known_hosts_hashed_by_ssh_keygen_is_understood() {
 
 #[tokio::test]
 async fn interactive_commands_get_stdin_and_a_pty_on_request() {
-    let sshd = Sshd::start();
+    let sshd = Sshd::start().unwrap();
     let tunnel = key_file_builder(&sshd).build().unwrap();
     let mut input: &[u8] = b"line one\nline two\n";
     let (mut out, mut err) = (Vec::new(), Vec::new());
