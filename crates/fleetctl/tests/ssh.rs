@@ -8,13 +8,14 @@ mod common;
 
 use std::ffi::OsStr;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::sshd::{current_user, Agent, Sshd};
+use common::sshd::args_of;
 use common::{Run, TestServer};
 use fleet::v1 as fleet;
+use fleet_testserver::sshd::{openssh_available, Sshd};
 
 const MACHINE: &str = "5e1f0c2a9b7d4e6f8a1b2c3d4e5f6a7b";
 
@@ -58,7 +59,7 @@ fn fleetctl_with(sshd: &Sshd, args: &[&str], stdin: &str, env: &[(&str, &OsStr)]
         }
     }
     cmd.env_remove("SSH_AUTH_SOCK")
-        .env("HOME", &sshd.home)
+        .env("HOME", sshd.home())
         .env("NO_COLOR", "1")
         .envs(env.iter().copied())
         .args(args)
@@ -77,10 +78,10 @@ fn fleetctl_with(sshd: &Sshd, args: &[&str], stdin: &str, env: &[(&str, &OsStr)]
     }
 }
 
-/// The global flags for `sshd` with a known-hosts file that trusts it.
-fn ssh_flags(known_hosts: &Path) -> Vec<String> {
+/// The global flags for `sshd` with this known-hosts file.
+fn ssh_flags(sshd: &Sshd, known_hosts: &Path) -> Vec<String> {
     vec![
-        format!("--ssh-username={}", current_user()),
+        format!("--ssh-username={}", sshd.user()),
         format!("--known-hosts-file={}", known_hosts.display()),
     ]
 }
@@ -93,16 +94,67 @@ fn args<'a>(flags: &'a [String], rest: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
+/// A test's sshd (see `common::sshd`) and fleet ([`server`]), and fleetctl's flags for them.
+struct Setup {
+    sshd: Sshd,
+    server: TestServer,
+    /// A known-hosts file that trusts sshd.
+    kh: PathBuf,
+    /// `--ssh-username` and `--known-hosts-file` ([`ssh_flags`]) for `kh`.
+    flags: Vec<String>,
+    /// `--endpoint=` fleet's TCP endpoint.
+    ep: String,
+    /// `--ssh-port=` sshd's port, to reach the machine at 127.0.0.1 through sshd.
+    port: String,
+    /// `--tunnel=` sshd.
+    tunnel: String,
+}
+
+/// [`Setup`] with sshd's log at `LogLevel DEBUG1` or not and `direct-streamlocal` channels
+/// allowed or not; `None` (the test is skipped) without OpenSSH.
+fn setup_with(test: &str, debug_log: bool, allow_streamlocal: bool) -> Option<Setup> {
+    if !openssh_available(test) {
+        return None;
+    }
+    let sshd = common::sshd::start(debug_log, allow_streamlocal);
+    let server = server();
+    let kh = sshd
+        .known_hosts_file("known_hosts", true)
+        .expect("known-hosts file");
+    Some(Setup {
+        flags: ssh_flags(&sshd, &kh),
+        ep: format!("--endpoint={}", server.http_endpoint()),
+        port: format!("--ssh-port={}", sshd.port()),
+        tunnel: format!("--tunnel={}", sshd.host_port()),
+        kh,
+        sshd,
+        server,
+    })
+}
+
+/// [`setup_with`] the usual sshd: `LogLevel VERBOSE`, streamlocal allowed.
+fn setup(test: &str) -> Option<Setup> {
+    setup_with(test, false, true)
+}
+
 #[test]
 fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
-    if !common::sshd::openssh_available("api_through_the_tunnel_over_tcp_and_the_unix_socket") {
+    let Some(Setup {
+        sshd,
+        server,
+        kh,
+        mut flags,
+        tunnel,
+        ..
+    }) = setup_with(
+        "api_through_the_tunnel_over_tcp_and_the_unix_socket",
+        true,
+        true,
+    )
+    else {
         return;
-    }
-    let sshd = Sshd::start(true);
-    let server = server();
-    let kh = sshd.known_hosts("known_hosts", true);
-    let mut flags = ssh_flags(&kh);
-    flags.push(format!("--tunnel={}", sshd.host_port()));
+    };
+    flags.push(tunnel);
 
     let tcp = server.http_endpoint();
     let port = server.tcp_addr().unwrap().port();
@@ -145,9 +197,9 @@ fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetctl"));
     let out = cmd
         .env_remove("SSH_AUTH_SOCK")
-        .env("HOME", &sshd.home)
+        .env("HOME", sshd.home())
         .env("FLEETCTL_TUNNEL", sshd.host_port())
-        .env("FLEETCTL_SSH_USERNAME", current_user())
+        .env("FLEETCTL_SSH_USERNAME", sshd.user())
         .env("FLEETCTL_KNOWN_HOSTS_FILE", &kh)
         .env("FLEETCTL_SSH_TIMEOUT", "5")
         .env("FLEETCTL_ENDPOINT", &tcp)
@@ -165,18 +217,24 @@ fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
 
 #[test]
 fn unix_socket_through_fd_forward_when_streamlocal_is_refused() {
-    if !common::sshd::openssh_available(
+    let Some(Setup {
+        sshd,
+        server,
+        mut flags,
+        tunnel,
+        ..
+    }) = setup_with(
         "unix_socket_through_fd_forward_when_streamlocal_is_refused",
-    ) {
+        false,
+        false,
+    )
+    else {
         return;
-    }
+    };
     // As fleetctl does: the tunnel host runs `fleetctl fd-forward <socket>` (this fleetctl).
-    let sshd = Sshd::start_with(false, false);
-    sshd.install("fleetctl", Path::new(env!("CARGO_BIN_EXE_fleetctl")));
-    let server = server();
-    let kh = sshd.known_hosts("known_hosts", true);
-    let mut flags = ssh_flags(&kh);
-    flags.push(format!("--tunnel={}", sshd.host_port()));
+    sshd.install("fleetctl", Path::new(env!("CARGO_BIN_EXE_fleetctl")))
+        .unwrap();
+    flags.push(tunnel);
     let socket = server.socket_path().unwrap().to_path_buf();
     let ep = format!("--endpoint=unix://{}", socket.display());
     let run = fleetctl(
@@ -199,23 +257,23 @@ fn unix_socket_through_fd_forward_when_streamlocal_is_refused() {
 
 #[test]
 fn the_tunnel_host_from_the_ssh_config() {
-    if !common::sshd::openssh_available("the_tunnel_host_from_the_ssh_config") {
+    let Some(Setup {
+        sshd, server, kh, ..
+    }) = setup("the_tunnel_host_from_the_ssh_config")
+    else {
         return;
-    }
+    };
     // `--tunnel fleet-bastion` with HostName, Port and User from ~/.ssh/config (no
     // --ssh-username: the config's User wins over the default `core`).
-    let sshd = Sshd::start(false);
-    let server = server();
     std::fs::write(
-        sshd.home.join(".ssh").join("config"),
+        sshd.home().join(".ssh").join("config"),
         format!(
             "Host fleet-bastion\n  HostName 127.0.0.1\n  Port {}\n  User {}\n",
-            sshd.port,
-            current_user()
+            sshd.port(),
+            sshd.user()
         ),
     )
     .unwrap();
-    let kh = sshd.known_hosts("known_hosts", true);
     let run = fleetctl(
         &sshd,
         &[
@@ -252,15 +310,18 @@ fn the_tunnel_host_from_the_ssh_config() {
 
 #[test]
 fn status_runs_systemctl_on_the_units_machine() {
-    if !common::sshd::openssh_available("status_runs_systemctl_on_the_units_machine") {
+    let Some(Setup {
+        sshd,
+        server: _server,
+        flags,
+        ep,
+        port,
+        tunnel,
+        ..
+    }) = setup("status_runs_systemctl_on_the_units_machine")
+    else {
         return;
-    }
-    let sshd = Sshd::start(false);
-    let server = server();
-    let kh = sshd.known_hosts("known_hosts", true);
-    let flags = ssh_flags(&kh);
-    let ep = format!("--endpoint={}", server.http_endpoint());
-    let port = format!("--ssh-port={}", sshd.port);
+    };
 
     let run = fleetctl(&sshd, &args(&flags, &[&ep, "status", &port, "hello"]), "");
     assert_eq!(run.code, 0, "{}", run.transcript());
@@ -273,11 +334,13 @@ fn status_runs_systemctl_on_the_units_machine() {
         sshd.commands(),
         [r#"systemctl "status" "-l" "hello.service""#]
     );
-    assert_eq!(sshd.args_of("systemctl"), ["status", "-l", "hello.service"]);
+    assert_eq!(
+        args_of(&sshd, "systemctl"),
+        ["status", "-l", "hello.service"]
+    );
 
     // Through the tunnel: the hop to the machine goes through the tunnel's session. Two units
     // are separated by an empty line, and systemctl's exit code (3) is fleetctl's.
-    let tunnel = format!("--tunnel={}", sshd.host_port());
     let run = fleetctl(
         &sshd,
         &args(
@@ -331,16 +394,18 @@ fn status_runs_systemctl_on_the_units_machine() {
 
 #[test]
 fn journal_runs_journalctl_as_fleetctl_builds_it() {
-    if !common::sshd::openssh_available("journal_runs_journalctl_as_fleetctl_builds_it") {
+    let Some(Setup {
+        sshd,
+        server: _server,
+        flags,
+        ep,
+        port,
+        tunnel,
+        ..
+    }) = setup("journal_runs_journalctl_as_fleetctl_builds_it")
+    else {
         return;
-    }
-    let sshd = Sshd::start(false);
-    let server = server();
-    let kh = sshd.known_hosts("known_hosts", true);
-    let flags = ssh_flags(&kh);
-    let ep = format!("--endpoint={}", server.http_endpoint());
-    let port = format!("--ssh-port={}", sshd.port);
-    let tunnel = format!("--tunnel={}", sshd.host_port());
+    };
 
     let run = fleetctl(
         &sshd,
@@ -384,7 +449,7 @@ fn journal_runs_journalctl_as_fleetctl_builds_it() {
         sshd.commands()[1],
         r#"sudo "journalctl" "--unit" "hello.service" "--no-pager" "-n" "2" "--output" "json" "-f""#
     );
-    assert_eq!(sshd.args_of("sudo"), ["sudo"]);
+    assert_eq!(args_of(&sshd, "sudo"), ["sudo"]);
 
     for (unit, message) in [
         (
@@ -407,16 +472,18 @@ fn journal_runs_journalctl_as_fleetctl_builds_it() {
 
 #[test]
 fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
-    if !common::sshd::openssh_available("ssh_runs_a_command_on_a_machine_or_a_units_machine") {
+    let Some(Setup {
+        sshd,
+        server: _server,
+        flags,
+        ep,
+        port,
+        tunnel,
+        ..
+    }) = setup("ssh_runs_a_command_on_a_machine_or_a_units_machine")
+    else {
         return;
-    }
-    let sshd = Sshd::start(false);
-    let server = server();
-    let kh = sshd.known_hosts("known_hosts", true);
-    let flags = ssh_flags(&kh);
-    let ep = format!("--endpoint={}", server.http_endpoint());
-    let port = format!("--ssh-port={}", sshd.port);
-    let tunnel = format!("--tunnel={}", sshd.host_port());
+    };
 
     // A machine id prefix, then the command; its exit code is fleetctl's.
     let run = fleetctl(
@@ -515,21 +582,24 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
 
 #[test]
 fn host_keys_unknown_refused_accepted_or_unchecked() {
-    if !common::sshd::openssh_available("host_keys_unknown_refused_accepted_or_unchecked") {
+    let Some(Setup {
+        sshd,
+        server: _server,
+        ep,
+        port,
+        tunnel,
+        ..
+    }) = setup("host_keys_unknown_refused_accepted_or_unchecked")
+    else {
         return;
-    }
-    let sshd = Sshd::start(false);
-    let server = server();
-    let ep = format!("--endpoint={}", server.http_endpoint());
-    let tunnel = format!("--tunnel={}", sshd.host_port());
-    let port = format!("--ssh-port={}", sshd.port);
-    let kh = sshd.known_hosts("empty_known_hosts", false);
-    let flags = ssh_flags(&kh);
+    };
+    let kh = sshd.known_hosts_file("empty_known_hosts", false).unwrap();
+    let flags = ssh_flags(&sshd, &kh);
     let fingerprint = {
         let out = Command::new("ssh-keygen")
             .arg("-l")
             .arg("-f")
-            .arg(sshd.dir.path().join("host_key.pub"))
+            .arg(sshd.host_key_pub())
             .output()
             .unwrap();
         String::from_utf8(out.stdout)
@@ -543,7 +613,7 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
         "The authenticity of host '[127.0.0.1]:{}' can't be established.\n\
          ssh-ed25519 key fingerprint is {fingerprint}.\n\
          Are you sure you want to continue connecting (yes/no)? ",
-        sshd.port
+        sshd.port()
     );
 
     // Strict checking (the default) and no answer: refused, nothing run, nothing written.
@@ -586,12 +656,12 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
         run.stderr,
         format!(
             "{prompt}Warning: Permanently added '[127.0.0.1]:{}' (ssh-ed25519) to the list of known hosts.\n",
-            sshd.port
+            sshd.port()
         )
     );
     assert!(std::fs::read_to_string(&kh)
         .unwrap()
-        .contains(&sshd.host_public));
+        .contains(sshd.host_public()));
     let run = fleetctl(
         &sshd,
         &args(&flags, &[&ep, &tunnel, "status", &port, "hello"]),
@@ -605,18 +675,13 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
     );
 
     // A changed key is refused loudly, with no prompt, and the file is left alone.
-    let changed = sshd.known_hosts("changed_known_hosts", false);
-    let other_key = sshd.dir.path().join("other_host_key");
-    let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&other_key)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let changed = sshd.known_hosts_file("changed_known_hosts", false).unwrap();
+    let other_key = sshd.dir().join("other_host_key");
+    fleet_testserver::sshd::keygen(&other_key, "").unwrap();
     let other_public = std::fs::read_to_string(other_key.with_extension("pub")).unwrap();
-    let line = format!("[127.0.0.1]:{} {}", sshd.port, other_public.trim());
+    let line = format!("[127.0.0.1]:{} {}", sshd.port(), other_public.trim());
     std::fs::write(&changed, format!("{line}\n")).unwrap();
-    let flags_changed = ssh_flags(&changed);
+    let flags_changed = ssh_flags(&sshd, &changed);
     let run = fleetctl(
         &sshd,
         &args(&flags_changed, &[&ep, &tunnel, "list-units"]),
@@ -643,8 +708,8 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
     );
 
     // --strict-host-key-checking=false checks nothing and asks nothing.
-    let other = sshd.known_hosts("other_known_hosts", false);
-    let flags = ssh_flags(&other);
+    let other = sshd.known_hosts_file("other_known_hosts", false).unwrap();
+    let flags = ssh_flags(&sshd, &other);
     let run = fleetctl(
         &sshd,
         &args(
@@ -761,18 +826,20 @@ fn fd_forward_copies_stdin_and_stdout_to_a_unix_socket() {
 
 #[test]
 fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
-    if !common::sshd::openssh_available("ssh_shell_and_agent_forwarding_use_the_openssh_client") {
+    let Some(Setup {
+        sshd,
+        server: _server,
+        flags,
+        ep,
+        port,
+        tunnel,
+        ..
+    }) = setup("ssh_shell_and_agent_forwarding_use_the_openssh_client")
+    else {
         return;
-    }
-    let sshd = Sshd::start(false);
-    let server = server();
-    let agent = Agent::start(&sshd);
-    let kh = sshd.known_hosts("known_hosts", true);
-    let flags = ssh_flags(&kh);
-    let ep = format!("--endpoint={}", server.http_endpoint());
-    let port = format!("--ssh-port={}", sshd.port);
-    let tunnel = format!("--tunnel={}", sshd.host_port());
-    let sock = [("SSH_AUTH_SOCK", agent.socket.as_os_str())];
+    };
+    let agent = sshd.start_agent().expect("ssh-agent with the user key");
+    let sock = [("SSH_AUTH_SOCK", agent.socket().as_os_str())];
 
     // No command: a shell (fed from stdin here, as there is no terminal).
     let run = fleetctl_with(
@@ -843,21 +910,23 @@ fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
 
 #[test]
 fn authentication_through_the_agent_or_a_clear_error() {
-    if !common::sshd::openssh_available("authentication_through_the_agent_or_a_clear_error") {
+    let Some(Setup {
+        sshd,
+        server: _server,
+        flags,
+        ep,
+        port,
+        tunnel,
+        ..
+    }) = setup("authentication_through_the_agent_or_a_clear_error")
+    else {
         return;
-    }
-    let sshd = Sshd::start(false);
-    let server = server();
-    let agent = Agent::start(&sshd);
-    let kh = sshd.known_hosts("known_hosts", true);
-    let flags = ssh_flags(&kh);
-    let ep = format!("--endpoint={}", server.http_endpoint());
-    let port = format!("--ssh-port={}", sshd.port);
-    let tunnel = format!("--tunnel={}", sshd.host_port());
+    };
+    let agent = sshd.start_agent().expect("ssh-agent with the user key");
     // A home without keys: only the agent can authenticate (fleetctl's own way).
     let empty_home = tempfile::tempdir().unwrap();
     let home = ("HOME", empty_home.path().as_os_str());
-    let sock = ("SSH_AUTH_SOCK", agent.socket.as_os_str());
+    let sock = ("SSH_AUTH_SOCK", agent.socket().as_os_str());
 
     let run = fleetctl_with(
         &sshd,
