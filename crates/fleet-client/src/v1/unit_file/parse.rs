@@ -210,6 +210,12 @@ fn trim(s: &str) -> &str {
 }
 
 pub(crate) fn parse_raw(text: &str) -> std::result::Result<Vec<UnitOption>, ParseError> {
+    parse_with(text, lines_are_short(text.as_bytes()))
+}
+
+/// Parse with the line-oriented fast path (`fast`, valid only when [`lines_are_short`]) or
+/// with the step-by-step lexer that simulates fleet's read buffer.
+fn parse_with(text: &str, fast: bool) -> std::result::Result<Vec<UnitOption>, ParseError> {
     let mut lexer = Lexer {
         text,
         src: text.as_bytes(),
@@ -218,15 +224,51 @@ pub(crate) fn parse_raw(text: &str) -> std::result::Result<Vec<UnitOption>, Pars
         next_newline: 0,
         newline_valid_from: usize::MAX,
         section: String::new(),
-        out: Vec::with_capacity(text.len() / 32 + 1),
+        out: Vec::with_capacity(max_options(text.as_bytes())),
     };
-    match lexer.run() {
+    let result = if fast { lexer.run_fast() } else { lexer.run() };
+    match result {
         Ok(()) => Ok(lexer.out),
         Err((at, kind)) => Err(ParseError {
             line: line_of(lexer.src, at),
             kind,
         }),
     }
+}
+
+/// Whether every run of bytes without a `\n` is shorter than [`LINE_MAX`]. Then no start
+/// position has [`LINE_MAX`] bytes after it without a newline, so fleet's line-length check
+/// can never fail, whatever its read buffer holds, and the buffer need not be simulated.
+fn lines_are_short(src: &[u8]) -> bool {
+    if src.len() < LINE_MAX {
+        return true;
+    }
+    let mut start = 0;
+    while let Some(rest) = src.get(start..) {
+        match find_byte(rest, b'\n') {
+            Some(i) if i < LINE_MAX => start += i + 1,
+            Some(_) => return false,
+            None => return rest.len() < LINE_MAX,
+        }
+    }
+    true
+}
+
+/// An upper bound on the number of options in `src`, to size the result once: every
+/// option has an `=` and ends its line.
+fn max_options(src: &[u8]) -> usize {
+    let (mut equals, mut newlines) = (0usize, 0usize);
+    // Byte-wide counters over short chunks: the compiler turns this into vector code.
+    for chunk in src.chunks(255) {
+        let (mut e, mut n) = (0u8, 0u8);
+        for &b in chunk {
+            e += u8::from(b == b'=');
+            n += u8::from(b == b'\n');
+        }
+        equals += usize::from(e);
+        newlines += usize::from(n);
+    }
+    equals.min(newlines + 1)
 }
 
 /// 1-based line number of byte offset `at`.
@@ -365,6 +407,155 @@ impl<'a> Lexer<'a> {
         (line, !found)
     }
 
+    /// The whole lexer for text where [`lines_are_short`] holds: the same states and the
+    /// same results as [`Lexer::run`], a line at a time, without the buffer simulation.
+    fn run_fast(&mut self) -> LexResult<()> {
+        // Before the first section (`lexNextSection`): only "[", "#" and ";" matter, and
+        // they are ASCII, so a byte search finds the same character the rune loop would.
+        loop {
+            let rest = self.src.get(self.pos..).unwrap_or(&[]);
+            let Some(i) = rest.iter().position(|&b| matches!(b, b'[' | b'#' | b';')) else {
+                return Ok(());
+            };
+            let found = rest.get(i).copied();
+            self.pos += i + 1;
+            if found == Some(b'[') {
+                self.section_fast()?;
+                break;
+            }
+            self.ignore_line_fast();
+        }
+        // Inside a section (`lexNextSectionOrOption`).
+        loop {
+            let Some(&b) = self.src.get(self.pos) else {
+                return Ok(());
+            };
+            match b {
+                b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => self.pos += 1,
+                b'[' => {
+                    self.pos += 1;
+                    self.section_fast()?;
+                }
+                b'#' | b';' => {
+                    self.pos += 1;
+                    self.ignore_line_fast();
+                }
+                0..=0x7f => self.option_fast()?,
+                _ => match self.text.get(self.pos..).and_then(|t| t.chars().next()) {
+                    Some(c) if c.is_whitespace() => self.pos += c.len_utf8(),
+                    _ => self.option_fast()?,
+                },
+            }
+        }
+    }
+
+    /// `toEOL` without the buffer: the line from `pos` without its `\n` (or, at the end of
+    /// the text, without a final `\r`); whether the text ended.
+    fn read_line_fast(&mut self) -> (&'a str, bool) {
+        let start = self.pos;
+        let rest = self.text.get(start..).unwrap_or("");
+        match find_byte(rest.as_bytes(), b'\n') {
+            Some(i) => {
+                self.pos = start + i + 1;
+                (rest.get(..i).unwrap_or(""), false)
+            }
+            None => {
+                self.pos = self.src.len();
+                (rest.strip_suffix('\r').unwrap_or(rest), true)
+            }
+        }
+    }
+
+    /// After `[`: the section name up to `]`, then the rest of that line, which must be blank.
+    fn section_fast(&mut self) -> LexResult<()> {
+        let open = self.pos.saturating_sub(1);
+        let rest = self.src.get(self.pos..).unwrap_or(&[]);
+        let Some(i) = find_byte(rest, b']') else {
+            return Err((open, ErrorKind::UnterminatedSection));
+        };
+        let close = self.pos + i;
+        // Reuse the section string's buffer; each option gets its own copy anyway.
+        self.section.clear();
+        self.section
+            .push_str(self.text.get(self.pos..close).unwrap_or(""));
+        self.pos = close + 1;
+        let (line, _) = self.read_line_fast();
+        let garbage = trim(line);
+        if garbage.is_empty() {
+            Ok(())
+        } else {
+            Err((
+                close,
+                ErrorKind::GarbageAfterSection {
+                    section: self.section.clone(),
+                    garbage: garbage.to_string(),
+                },
+            ))
+        }
+    }
+
+    /// After `#` or `;`: skip the line, and the next ones while a line ends in `\` or `\ `.
+    fn ignore_line_fast(&mut self) {
+        loop {
+            let (line, _) = self.read_line_fast();
+            let line = line.strip_suffix(' ').unwrap_or(line);
+            if !line.ends_with('\\') {
+                return;
+            }
+        }
+    }
+
+    /// An option: the name up to `=`, then the value with its continuation lines.
+    fn option_fast(&mut self) -> LexResult<()> {
+        let start = self.pos;
+        let rest = self.src.get(start..).unwrap_or(&[]);
+        let stop = rest
+            .iter()
+            .position(|&b| b == b'=' || b == b'\n' || b == b'\r')
+            .map_or(self.src.len(), |i| start + i);
+        let partial = self.text.get(start..stop).unwrap_or("");
+        match self.src.get(stop) {
+            Some(b'=') => {}
+            Some(_) => {
+                return Err((
+                    start,
+                    ErrorKind::NewlineInOptionName {
+                        partial: partial.to_string(),
+                    },
+                ))
+            }
+            None => {
+                return Err((
+                    start,
+                    ErrorKind::EofInOptionName {
+                        partial: partial.to_string(),
+                    },
+                ))
+            }
+        }
+        let name = trim(partial).to_string();
+        self.pos = stop + 1;
+        // The value so far is the source text `value_start..value_end` (see `Step::OptionValue`).
+        let value_start = self.pos;
+        let mut value_end = self.pos;
+        loop {
+            let line_start = self.pos;
+            let (line, eof) = self.read_line_fast();
+            if trim(line).is_empty() {
+                let value = self.text.get(value_start..value_end).unwrap_or("");
+                self.emit(name, value);
+                return Ok(());
+            }
+            let line_end = line_start + line.len();
+            if !line.ends_with('\\') {
+                let value = self.text.get(value_start..line_end).unwrap_or(line);
+                self.emit(name, value);
+                return Ok(());
+            }
+            value_end = if eof { line_end } else { line_end + 1 };
+        }
+    }
+
     fn step(&mut self, step: Step) -> LexResult<Option<Step>> {
         Ok(Some(match step {
             Step::NextSection => match self.read_rune() {
@@ -490,7 +681,9 @@ impl<'a> Lexer<'a> {
     /// continuation ended by a blank line or by the end of the text after a newline).
     fn emit(&mut self, name: String, value: &str) {
         let value = if value.ends_with('\n') {
-            let mut v = trim(value).to_string();
+            let trimmed = trim(value);
+            let mut v = String::with_capacity(trimmed.len() + 1);
+            v.push_str(trimmed);
             v.push('\n');
             v
         } else {
@@ -501,5 +694,137 @@ impl<'a> Lexer<'a> {
             name,
             value,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The fast path and the buffer-simulating lexer agree (options, or error line and kind).
+    #[track_caller]
+    fn same_both_ways(text: &str) {
+        assert!(lines_are_short(text.as_bytes()), "{text:?}");
+        let fast = parse_with(text, true);
+        let exact = parse_with(text, false);
+        assert_eq!(fast, exact, "{text:?}");
+        if let Ok(options) = &fast {
+            assert!(options.len() <= max_options(text.as_bytes()), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn fast_path_edges() {
+        let long = "x".repeat(LINE_MAX - 1);
+        for text in [
+            "",
+            "[",
+            "[Unit",
+            "[Unit]",
+            "[Unit] x\n",
+            "[Unit]\r\nA=b\r\n",
+            "[Unit]\nA=b \\\r\nc=d\r\n",
+            "[Unit]\nA=b \\\n  c\n",
+            "[Unit]\nA=b \\\n  c \\\n\nD=e\n",
+            "[Unit]\nA=b \\",
+            "[Unit]\nA=b \\\n",
+            "[Unit]\nA=b \\\r",
+            "[Unit]\nA=b\r",
+            "[Unit]\nA\n",
+            "[Unit]\nA\r\n",
+            "[Unit]\nA",
+            "[Unit]\n=\n",
+            "[Unit]\n \t\u{a0}\u{2028}A = b \u{a0}\n",
+            "[Unit]\n\u{feff}A=b\n",
+            "\u{feff}[Unit]\nA=b\n",
+            "x # y \\\n[Unit]\n;c \\ \nA=b\n[Unit]\nA=c\n",
+            "[Unit]\n# a \\\n b=c\nD=e\n",
+            "[Un\nit]\nA=b\n",
+            "[Unit]\nA=é☃😀 \\\n😀\n",
+            "[A]\n[B]\nC=d\n[A]\nE=f",
+        ] {
+            same_both_ways(text);
+        }
+        // Lines just under the limit, at the start and past fleet's first buffer.
+        same_both_ways(&format!("[Unit]\nA={}", &long[2..]));
+        same_both_ways(&format!(
+            "[Unit]\n{}\nA={}\n",
+            "#".repeat(3000 % LINE_MAX),
+            &long[2..]
+        ));
+        let many = format!("[Unit]\n{}", format!("A={}\n", &long[2..]).repeat(5));
+        same_both_ways(&many);
+    }
+
+    #[test]
+    fn long_lines_take_the_exact_path() {
+        let at = |n: usize| {
+            format!(
+                "[Unit]\n{}\nA={}\n",
+                "x=y\n".repeat(n),
+                "v".repeat(LINE_MAX - 2)
+            )
+        };
+        assert!(lines_are_short(
+            format!("A={}", "v".repeat(LINE_MAX - 3)).as_bytes()
+        ));
+        assert!(!lines_are_short(
+            format!("A={}", "v".repeat(LINE_MAX - 2)).as_bytes()
+        ));
+        assert!(!lines_are_short(at(0).as_bytes()));
+        assert!(!lines_are_short(at(1000).as_bytes()));
+        assert!(lines_are_short(
+            format!("{}\n", "v".repeat(LINE_MAX - 1))
+                .repeat(3)
+                .as_bytes()
+        ));
+        // Through `parse_raw`, such a line is still refused (and the quirk kept) as before.
+        assert!(matches!(
+            parse_raw(&at(0)),
+            Err(ParseError {
+                line: 3,
+                kind: ErrorKind::LineTooLong
+            })
+        ));
+    }
+
+    /// Pieces that drive the parser through all of its states (as in the proptest suite).
+    fn unit_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("[".to_string()),
+            Just("]".to_string()),
+            Just("\n".to_string()),
+            Just("\r\n".to_string()),
+            Just("\r".to_string()),
+            Just("\\".to_string()),
+            Just("\\\n".to_string()),
+            Just("\\ \n".to_string()),
+            Just("#".to_string()),
+            Just(";".to_string()),
+            Just("=".to_string()),
+            Just(" ".to_string()),
+            Just("\t".to_string()),
+            Just("\u{b}\u{c}".to_string()),
+            Just("\u{feff}".to_string()),
+            Just("\u{a0}".to_string()),
+            Just("\u{85}\u{2028}".to_string()),
+            Just("é☃😀".to_string()),
+            Just("[Unit]\n".to_string()),
+            Just("[X-Fleet]\n".to_string()),
+            Just("Name=Value\n".to_string()),
+            Just("Name = Value \\\n  more\n".to_string()),
+            proptest::string::string_regex("[A-Za-z0-9 =]{0,12}").unwrap(),
+            proptest::string::string_regex("\\PC{0,8}").unwrap(),
+        ];
+        prop::collection::vec(piece, 0..80).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn fast_path_matches_exact_lexer(text in unit_text()) {
+            same_both_ways(&text);
+        }
     }
 }
