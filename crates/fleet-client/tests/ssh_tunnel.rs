@@ -101,6 +101,11 @@ fn agent_builder(sshd: &Sshd, agent: &Agent) -> SshTunnelBuilder {
         .known_hosts_file(known_hosts(sshd))
 }
 
+/// The error of a connect that must fail (`expected` says why it must).
+async fn connect_err(tunnel: &SshTunnel, target: &Target, expected: &str) -> std::io::Error {
+    tunnel.connect(target).await.err().expect(expected)
+}
+
 fn ssh_message(err: &std::io::Error) -> String {
     match err.get_ref().and_then(|e| e.downcast_ref::<Error>()) {
         Some(Error::Ssh { message }) => message.clone(),
@@ -159,11 +164,7 @@ async fn agent_auth_uses_the_agents_keys() {
 
     // An empty agent: the error says what was tried.
     let empty = agent_builder(&sshd, &agent).build().unwrap();
-    let err = empty
-        .connect(&upstream.tcp())
-        .await
-        .err()
-        .expect("no key, no login");
+    let err = connect_err(&empty, &upstream.tcp(), "no key, no login").await;
     let message = ssh_message(&err);
     assert!(
         message.contains(&format!("authentication to {}@127.0.0.1", sshd.user())),
@@ -197,11 +198,7 @@ async fn failed_authentication_names_every_method_tried() {
         .known_hosts_file(known_hosts(&sshd))
         .build()
         .unwrap();
-    let err = tunnel
-        .connect(&upstream.tcp())
-        .await
-        .err()
-        .expect("refused");
+    let err = connect_err(&tunnel, &upstream.tcp(), "refused").await;
     let message = ssh_message(&err);
     assert!(
         message.contains("no-agent.sock (cannot connect"),
@@ -234,11 +231,7 @@ async fn unknown_host_is_refused_under_strict_checking_before_authenticating() {
         .known_hosts_file(&file)
         .build()
         .unwrap();
-    let err = tunnel
-        .connect(&upstream.tcp())
-        .await
-        .err()
-        .expect("unknown host");
+    let err = connect_err(&tunnel, &upstream.tcp(), "unknown host").await;
     let message = ssh_message(&err);
     let fingerprint = fingerprint_of(&sshd.host_key_pub());
     assert!(
@@ -279,11 +272,7 @@ async fn changed_host_key_is_a_loud_error() {
         .known_hosts_file(&file)
         .build()
         .unwrap();
-    let err = tunnel
-        .connect(&upstream.tcp())
-        .await
-        .err()
-        .expect("changed key");
+    let err = connect_err(&tunnel, &upstream.tcp(), "changed key").await;
     let message = ssh_message(&err);
     assert!(
         message.contains("REMOTE HOST IDENTIFICATION HAS CHANGED"),
@@ -310,11 +299,7 @@ async fn changed_host_key_is_a_loud_error() {
         }))
         .build()
         .unwrap();
-    let err = tofu
-        .connect(&upstream.tcp())
-        .await
-        .err()
-        .expect("changed key under TOFU");
+    let err = connect_err(&tofu, &upstream.tcp(), "changed key under TOFU").await;
     assert!(ssh_message(&err).contains("REMOTE HOST IDENTIFICATION HAS CHANGED"));
     assert_eq!(*asked.lock().unwrap(), 0);
     assert_eq!(accepted_logins(&sshd), 0);
@@ -346,11 +331,7 @@ async fn trust_on_first_use_asks_and_appends_to_the_known_hosts_file() {
         .host_key_policy(HostKeyPolicy::trust_on_first_use(|_| false))
         .build()
         .unwrap();
-    let err = refuse
-        .connect(&upstream.tcp())
-        .await
-        .err()
-        .expect("refused by callback");
+    let err = connect_err(&refuse, &upstream.tcp(), "refused by callback").await;
     assert!(ssh_message(&err).contains("was not accepted"), "{err}");
     assert!(!file.exists());
 
@@ -457,11 +438,7 @@ async fn ssh_config_supplies_host_port_user_and_identity() {
         .known_hosts_file(known_hosts(&sshd))
         .build()
         .unwrap();
-    let err = explicit
-        .connect(&upstream.unix())
-        .await
-        .err()
-        .expect("no such user");
+    let err = connect_err(&explicit, &upstream.unix(), "no such user").await;
     assert!(
         ssh_message(&err).contains("authentication to core@127.0.0.1"),
         "{err}"
@@ -599,11 +576,7 @@ async fn tcp_forwarding_refused_is_a_clear_error() {
     let sshd = Sshd::builder().allow_tcp_forwarding(false).start().unwrap();
     let upstream = Upstream::start().await;
     let tunnel = key_file_builder(&sshd).build().unwrap();
-    let err = tunnel
-        .connect(&upstream.tcp())
-        .await
-        .err()
-        .expect("forwarding off");
+    let err = connect_err(&tunnel, &upstream.tcp(), "forwarding off").await;
     let message = ssh_message(&err);
     assert!(
         message.contains("refused to open a channel to 127.0.0.1:"),

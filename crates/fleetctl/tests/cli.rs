@@ -31,278 +31,235 @@ fn steps(endpoint: &str, wd: &Workdir, steps: &[&[&str]]) -> String {
     all
 }
 
+/// A test server, its endpoint and an empty work dir: what most tests run fleetctl with.
+struct Fleet {
+    server: TestServer,
+    ep: String,
+    wd: Workdir,
+}
+
+impl Fleet {
+    fn new() -> Fleet {
+        Fleet::with(server())
+    }
+
+    fn with(server: TestServer) -> Fleet {
+        Fleet {
+            ep: server.http_endpoint(),
+            server,
+            wd: Workdir::new(),
+        }
+    }
+
+    /// Runs fleetctl against the server in the work dir.
+    fn run(&self, args: &[&str]) -> Run {
+        fleetctl(&self.ep, self.wd.path(), args)
+    }
+
+    /// [`steps`] against the server in the work dir.
+    fn steps(&self, commands: &[&[&str]]) -> String {
+        steps(&self.ep, &self.wd, commands)
+    }
+}
+
 #[test]
 fn list_machines() {
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    snap!(
-        "list_machines",
-        fleetctl(&ep, wd.path(), &["list-machines"])
-    );
-    snap!(
-        "list_machines_full",
-        fleetctl(&ep, wd.path(), &["list-machines", "--full"])
-    );
+    let t = Fleet::new();
+    snap!("list_machines", t.run(&["list-machines"]));
+    snap!("list_machines_full", t.run(&["list-machines", "--full"]));
     snap!(
         "list_machines_l_no_legend",
-        fleetctl(&ep, wd.path(), &["list-machines", "-l", "--no-legend"])
+        t.run(&["list-machines", "-l", "--no-legend"])
     );
     snap!(
         "list_machines_fields",
-        fleetctl(&ep, wd.path(), &["list-machines", "--fields=ip,machine"])
+        t.run(&["list-machines", "--fields=ip,machine"])
     );
     snap!(
         "list_machines_bad_field",
-        fleetctl(&ep, wd.path(), &["list-machines", "--fields=ip,bogus"])
+        t.run(&["list-machines", "--fields=ip,bogus"])
     );
     snap!(
         "list_machines_empty_fields",
-        fleetctl(&ep, wd.path(), &["list-machines", "--fields="])
+        t.run(&["list-machines", "--fields="])
     );
     snap!(
         "list_machines_json",
-        fleetctl(&ep, wd.path(), &["list-machines", "-o", "json"])
+        t.run(&["list-machines", "-o", "json"])
     );
 }
 
 #[test]
 fn list_on_empty_cluster() {
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    snap!(
-        "list_units_empty",
-        fleetctl(&ep, wd.path(), &["list-units"])
-    );
-    snap!(
-        "list_unit_files_empty",
-        fleetctl(&ep, wd.path(), &["list-unit-files"])
-    );
+    let t = Fleet::new();
+    snap!("list_units_empty", t.run(&["list-units"]));
+    snap!("list_unit_files_empty", t.run(&["list-unit-files"]));
     snap!(
         "list_units_empty_json",
-        fleetctl(&ep, wd.path(), &["list-units", "-o", "json"])
+        t.run(&["list-units", "-o", "json"])
     );
 }
 
 #[test]
 fn submit_start_list_stop_unload_destroy() {
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    wd.write("hello.service", HELLO);
-    let transcript = steps(
-        &ep,
-        &wd,
+    let t = Fleet::new();
+    t.wd.write("hello.service", HELLO);
+    let transcript = t.steps(&[
+        &["submit", "hello.service"],
+        &["submit", "hello.service"],
+        &["list-unit-files"],
+        &["start", "hello"],
+        &["start", "hello.service"],
+        &["list-units"],
         &[
-            &["submit", "hello.service"],
-            &["submit", "hello.service"],
-            &["list-unit-files"],
-            &["start", "hello"],
-            &["start", "hello.service"],
-            &["list-units"],
-            &[
-                "list-units",
-                "--full",
-                "--fields=unit,hash,load,active,sub,machine",
-            ],
-            &["list-unit-files", "--full"],
-            &[
-                "list-unit-files",
-                "--fields=unit,desc,global,dstate,state,target",
-                "--no-legend",
-            ],
-            &["stop", "hello"],
-            &["list-units", "--no-legend"],
-            &["stop", "hello"],
-            &["unload", "hello"],
-            &["stop", "hello"],
-            &["unload", "hello"],
-            &["list-unit-files"],
-            &["destroy", "hello"],
-            &["destroy", "hello"],
-            &["list-unit-files"],
+            "list-units",
+            "--full",
+            "--fields=unit,hash,load,active,sub,machine",
         ],
-    );
+        &["list-unit-files", "--full"],
+        &[
+            "list-unit-files",
+            "--fields=unit,desc,global,dstate,state,target",
+            "--no-legend",
+        ],
+        &["stop", "hello"],
+        &["list-units", "--no-legend"],
+        &["stop", "hello"],
+        &["unload", "hello"],
+        &["stop", "hello"],
+        &["unload", "hello"],
+        &["list-unit-files"],
+        &["destroy", "hello"],
+        &["destroy", "hello"],
+        &["list-unit-files"],
+    ]);
     insta::assert_snapshot!("lifecycle", transcript);
 }
 
 #[test]
 fn templates_and_instances() {
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    wd.write("units/web@.service", WEB_TEMPLATE);
-    let transcript = steps(
-        &ep,
-        &wd,
-        &[
-            // The instance is built from the template file next to it.
-            &["start", "units/web@1.service"],
-            // The template itself can be submitted; instances then come from fleet's copy.
-            &["submit", "units/web@.service"],
-            &["start", "web@2"],
-            &["load", "web@3"],
-            &["list-unit-files"],
-            &["list-units", "--fields=unit,machine,sub"],
-            &["cat", "web@2"],
-            &["cat", "web@.service"],
-            // No template anywhere.
-            &["start", "api@1"],
-            // Not an instance, no file.
-            &["start", "nothing"],
-            &["destroy", "web@1", "web@2.service", "web@3", "web@.service"],
-        ],
-    );
+    let t = Fleet::new();
+    t.wd.write("units/web@.service", WEB_TEMPLATE);
+    let transcript = t.steps(&[
+        // The instance is built from the template file next to it.
+        &["start", "units/web@1.service"],
+        // The template itself can be submitted; instances then come from fleet's copy.
+        &["submit", "units/web@.service"],
+        &["start", "web@2"],
+        &["load", "web@3"],
+        &["list-unit-files"],
+        &["list-units", "--fields=unit,machine,sub"],
+        &["cat", "web@2"],
+        &["cat", "web@.service"],
+        // No template anywhere.
+        &["start", "api@1"],
+        // Not an instance, no file.
+        &["start", "nothing"],
+        &["destroy", "web@1", "web@2.service", "web@3", "web@.service"],
+    ]);
     insta::assert_snapshot!("templates", transcript);
 }
 
 #[test]
 fn different_contents_are_refused_unless_replace() {
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    wd.write("hello.service", HELLO);
-    let mut transcript = steps(
-        &ep,
-        &wd,
-        &[&["submit", "hello.service"], &["list-unit-files"]],
-    );
-    wd.write(
+    let t = Fleet::new();
+    t.wd.write("hello.service", HELLO);
+    let mut transcript = t.steps(&[&["submit", "hello.service"], &["list-unit-files"]]);
+    t.wd.write(
         "hello.service",
         "[Unit]\nDescription=Hello again\n\n[Service]\nExecStart=/bin/sleep 2d\n",
     );
-    transcript.push_str(&steps(
-        &ep,
-        &wd,
-        &[
-            &["submit", "hello.service"],
-            &["list-unit-files", "--fields=unit,hash,desc"],
-            &["submit", "--replace", "hello.service"],
-            &["list-unit-files", "--fields=unit,hash,desc"],
-            &["submit", "--replace", "hello.service"],
-            &["start", "hello.service"],
-        ],
-    ));
-    wd.write("hello.service", HELLO);
-    transcript.push_str(&steps(
-        &ep,
-        &wd,
-        &[
-            // submit may not replace a launched unit; start may.
-            &["submit", "--replace", "hello.service"],
-            &["start", "--replace", "hello.service"],
-            &["list-unit-files", "--fields=unit,hash,desc,dstate"],
-        ],
-    ));
+    transcript.push_str(&t.steps(&[
+        &["submit", "hello.service"],
+        &["list-unit-files", "--fields=unit,hash,desc"],
+        &["submit", "--replace", "hello.service"],
+        &["list-unit-files", "--fields=unit,hash,desc"],
+        &["submit", "--replace", "hello.service"],
+        &["start", "hello.service"],
+    ]));
+    t.wd.write("hello.service", HELLO);
+    transcript.push_str(&t.steps(&[
+        // submit may not replace a launched unit; start may.
+        &["submit", "--replace", "hello.service"],
+        &["start", "--replace", "hello.service"],
+        &["list-unit-files", "--fields=unit,hash,desc,dstate"],
+    ]));
     insta::assert_snapshot!("replace", transcript);
 }
 
 #[test]
 fn no_block_and_globals() {
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    wd.write("hello.service", HELLO)
+    let t = Fleet::new();
+    t.wd.write("hello.service", HELLO)
         .write("everywhere.service", GLOBAL);
-    let transcript = steps(
-        &ep,
-        &wd,
-        &[
-            &["load", "--no-block", "hello.service"],
-            &["start", "--no-block", "hello.service"],
-            &["start", "everywhere.service"],
-            &["list-unit-files"],
-            &["stop", "--no-block", "everywhere", "hello"],
-            &["unload", "everywhere", "hello"],
-            &["destroy", "--no-block", "everywhere", "hello"],
-        ],
-    );
+    let transcript = t.steps(&[
+        &["load", "--no-block", "hello.service"],
+        &["start", "--no-block", "hello.service"],
+        &["start", "everywhere.service"],
+        &["list-unit-files"],
+        &["stop", "--no-block", "everywhere", "hello"],
+        &["unload", "everywhere", "hello"],
+        &["destroy", "--no-block", "everywhere", "hello"],
+    ]);
     insta::assert_snapshot!("no_block_globals", transcript);
 }
 
 #[test]
 fn waiting_gives_up() {
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    wd.write("nowhere.service", NOWHERE);
+    let t = Fleet::new();
+    t.wd.write("nowhere.service", NOWHERE);
     // No machine has role=nothing: the unit is never scheduled.
-    let run = fleetctl(
-        &ep,
-        wd.path(),
-        &["start", "--block-attempts=1", "nowhere.service"],
-    );
+    let run = t.run(&["start", "--block-attempts=1", "nowhere.service"]);
     snap!("start_block_attempts", run);
-    let run = fleetctl(&ep, wd.path(), &["load", "--wait-timeout=0.3", "nowhere"]);
+    let run = t.run(&["load", "--wait-timeout=0.3", "nowhere"]);
     snap!("load_wait_timeout", run);
 }
 
 #[test]
 fn waiting_follows_the_agents() {
-    let s = TestServer::builder()
-        .state_delay(Duration::from_millis(300))
-        .start()
-        .expect("server");
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    wd.write("hello.service", HELLO);
-    let transcript = steps(
-        &ep,
-        &wd,
-        &[
-            &["start", "hello.service"],
-            &["list-units"],
-            &["stop", "hello"],
-        ],
+    let t = Fleet::with(
+        TestServer::builder()
+            .state_delay(Duration::from_millis(300))
+            .start()
+            .expect("server"),
     );
+    t.wd.write("hello.service", HELLO);
+    let transcript = t.steps(&[
+        &["start", "hello.service"],
+        &["list-units"],
+        &["stop", "hello"],
+    ]);
     insta::assert_snapshot!("slow_agents", transcript);
 }
 
 #[test]
 fn cat() {
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    wd.write("hello.service", HELLO);
-    fleetctl(&ep, wd.path(), &["submit", "hello.service"]);
-    snap!("cat", fleetctl(&ep, wd.path(), &["cat", "hello"]));
-    snap!(
-        "cat_json",
-        fleetctl(&ep, wd.path(), &["cat", "-o", "json", "hello"])
-    );
-    snap!("cat_missing", fleetctl(&ep, wd.path(), &["cat", "missing"]));
-    snap!("cat_two", fleetctl(&ep, wd.path(), &["cat", "a", "b"]));
-    snap!("cat_none", fleetctl(&ep, wd.path(), &["cat"]));
+    let t = Fleet::new();
+    t.wd.write("hello.service", HELLO);
+    t.run(&["submit", "hello.service"]);
+    snap!("cat", t.run(&["cat", "hello"]));
+    snap!("cat_json", t.run(&["cat", "-o", "json", "hello"]));
+    snap!("cat_missing", t.run(&["cat", "missing"]));
+    snap!("cat_two", t.run(&["cat", "a", "b"]));
+    snap!("cat_none", t.run(&["cat"]));
 }
 
 #[test]
 fn json_lists() {
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    wd.write("hello.service", HELLO)
+    let t = Fleet::new();
+    t.wd.write("hello.service", HELLO)
         .write("everywhere.service", GLOBAL);
-    fleetctl(
-        &ep,
-        wd.path(),
-        &["start", "hello.service", "everywhere.service"],
-    );
-    snap!(
-        "list_units_json",
-        fleetctl(&ep, wd.path(), &["list-units", "-o", "json"])
-    );
+    t.run(&["start", "hello.service", "everywhere.service"]);
+    snap!("list_units_json", t.run(&["list-units", "-o", "json"]));
     snap!(
         "list_unit_files_json",
-        fleetctl(&ep, wd.path(), &["list-unit-files", "--output=json"])
+        t.run(&["list-unit-files", "--output=json"])
     );
 }
 
 #[test]
 fn argument_errors() {
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
+    let t = Fleet::new();
     for (name, args) in [
         ("submit_none", &["submit"][..]),
         ("start_none", &["start"][..]),
@@ -327,7 +284,7 @@ fn argument_errors() {
         ("unknown_flag", &["list-units", "--bogus"][..]),
         ("bad_output", &["list-units", "-o", "yaml"][..]),
     ] {
-        snap!(format!("error_{name}"), fleetctl(&ep, wd.path(), args));
+        snap!(format!("error_{name}"), t.run(args));
     }
 }
 
@@ -536,11 +493,9 @@ fn completion_scripts() {
 
 #[test]
 fn no_color_and_no_spinner_without_terminal() {
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    wd.write("hello.service", HELLO);
-    let run = fleetctl(&ep, wd.path(), &["start", "hello.service"]);
+    let t = Fleet::new();
+    t.wd.write("hello.service", HELLO);
+    let run = t.run(&["start", "hello.service"]);
     assert_eq!(run.code, 0);
     assert!(!run.stderr.contains('\x1b') && !run.stdout.contains('\x1b'));
     assert!(!run.stderr.contains('\r'));
@@ -548,10 +503,8 @@ fn no_color_and_no_spinner_without_terminal() {
 
 #[test]
 fn invalid_units_are_refused_with_the_reason() {
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    wd.write("bad name.service", HELLO)
+    let t = Fleet::new();
+    t.wd.write("bad name.service", HELLO)
         .write("broken.service", "[Service\nExecStart=/bin/true\n")
         .write(
             "odd.service",
@@ -561,52 +514,43 @@ fn invalid_units_are_refused_with_the_reason() {
             "clash.service",
             "[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nGlobal=true\nMachineOf=odd.service\n",
         );
-    let transcript = steps(
-        &ep,
-        &wd,
-        &[
-            &["submit", "bad name.service"],
-            &["submit", "broken.service"],
-            &["submit", "odd.service"],
-            &["submit", "clash.service"],
-            &["list-unit-files", "--fields=unit"],
-        ],
-    );
+    let transcript = t.steps(&[
+        &["submit", "bad name.service"],
+        &["submit", "broken.service"],
+        &["submit", "odd.service"],
+        &["submit", "clash.service"],
+        &["list-unit-files", "--fields=unit"],
+    ]);
     insta::assert_snapshot!("invalid_units", transcript);
 }
 
 #[test]
 fn server_errors() {
     use fleet_testserver::{Fault, FaultKind};
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
+    let t = Fleet::new();
     // The client fetches the discovery document first, then the list.
-    s.inject(Fault::new(FaultKind::Status(500)).path("/fleet/v1/machines"));
-    snap!(
-        "list_machines_500",
-        fleetctl(&ep, wd.path(), &["list-machines"])
-    );
-    s.inject(Fault::new(FaultKind::Status(503)).path("/fleet/v1/units"));
-    snap!(
-        "list_unit_files_503",
-        fleetctl(&ep, wd.path(), &["list-unit-files"])
-    );
-    s.inject(Fault::new(FaultKind::Status(500)).path("/fleet/v1/state"));
-    snap!("list_units_500", fleetctl(&ep, wd.path(), &["list-units"]));
-    s.inject(Fault::new(FaultKind::Status(500)).path("/fleet/v1/units"));
-    snap!("cat_500", fleetctl(&ep, wd.path(), &["cat", "hello"]));
+    t.server
+        .inject(Fault::new(FaultKind::Status(500)).path("/fleet/v1/machines"));
+    snap!("list_machines_500", t.run(&["list-machines"]));
+    t.server
+        .inject(Fault::new(FaultKind::Status(503)).path("/fleet/v1/units"));
+    snap!("list_unit_files_503", t.run(&["list-unit-files"]));
+    t.server
+        .inject(Fault::new(FaultKind::Status(500)).path("/fleet/v1/state"));
+    snap!("list_units_500", t.run(&["list-units"]));
+    t.server
+        .inject(Fault::new(FaultKind::Status(500)).path("/fleet/v1/units"));
+    snap!("cat_500", t.run(&["cat", "hello"]));
 }
 
 #[test]
 fn request_timeout_is_honoured() {
     use fleet_testserver::{Fault, FaultKind};
-    let s = server();
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    s.inject(Fault::new(FaultKind::Delay(Duration::from_secs(5))).path("/fleet/v1/machines"));
+    let t = Fleet::new();
+    t.server
+        .inject(Fault::new(FaultKind::Delay(Duration::from_secs(5))).path("/fleet/v1/machines"));
     let started = std::time::Instant::now();
-    let run = fleetctl(&ep, wd.path(), &["--request-timeout=0.3", "list-machines"]);
+    let run = t.run(&["--request-timeout=0.3", "list-machines"]);
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "took {:?}",
@@ -645,14 +589,14 @@ fn on_terminal(endpoint: &str, wd: &Workdir, args: &str, no_color: bool) -> Opti
 
 #[test]
 fn terminal_gets_progress_and_colour_unless_no_color() {
-    let s = TestServer::builder()
-        .state_delay(Duration::from_millis(700))
-        .start()
-        .expect("server");
-    let ep = s.http_endpoint();
-    let wd = Workdir::new();
-    wd.write("hello.service", HELLO);
-    let Some(out) = on_terminal(&ep, &wd, "start hello.service", false) else {
+    let t = Fleet::with(
+        TestServer::builder()
+            .state_delay(Duration::from_millis(700))
+            .start()
+            .expect("server"),
+    );
+    t.wd.write("hello.service", HELLO);
+    let Some(out) = on_terminal(&t.ep, &t.wd, "start hello.service", false) else {
         return;
     };
     assert!(
@@ -661,12 +605,12 @@ fn terminal_gets_progress_and_colour_unless_no_color() {
     );
     assert!(out.contains("\r\x1b[2K"), "{out:?}");
     assert!(out.contains("Unit hello.service launched on 113f16a7.../172.17.8.101"));
-    let colored = on_terminal(&ep, &wd, "list-units --fields=nope", false).unwrap_or_default();
+    let colored = on_terminal(&t.ep, &t.wd, "list-units --fields=nope", false).unwrap_or_default();
     assert!(
         colored.contains("\x1b[1;31mInvalid key in output format:\x1b[0m \"nope\""),
         "{colored:?}"
     );
-    let plain = on_terminal(&ep, &wd, "list-units --fields=nope", true).unwrap_or_default();
+    let plain = on_terminal(&t.ep, &t.wd, "list-units --fields=nope", true).unwrap_or_default();
     assert!(!plain.contains('\x1b'), "{plain:?}");
     assert!(plain.contains("Invalid key in output format: \"nope\""));
 }
