@@ -186,11 +186,14 @@ impl Api {
         self.client().await?.list_units().try_collect().await
     }
 
-    /// One unit, `None` when fleet does not know it (`cAPI.Unit(name)`).
+    /// One unit, `None` when fleet does not know it (`cAPI.Unit(name)`). A name fleet could
+    /// never hold, which the library refuses before asking, is not known either: fleet answers
+    /// 404 for it.
     pub async fn unit(&self, name: &str) -> fleet::Result<Option<fleet::Unit>> {
         match self.client().await?.get_unit(name).await {
             Ok(u) => Ok(Some(u)),
             Err(e) if e.code() == Some(404) => Ok(None),
+            Err(fleet::Error::InvalidUnitName { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
