@@ -139,27 +139,27 @@ fn setup(test: &str) -> Option<Setup> {
 
 #[test]
 fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
-    let Some(Setup {
-        sshd,
-        server,
-        kh,
-        mut flags,
-        tunnel,
-        ..
-    }) = setup_with(
+    let Some(t) = setup_with(
         "api_through_the_tunnel_over_tcp_and_the_unix_socket",
         true,
         true,
-    )
-    else {
+    ) else {
         return;
     };
-    flags.push(tunnel);
+    let Setup {
+        sshd,
+        server,
+        kh,
+        tunnel,
+        ..
+    } = &t;
+    let mut flags = t.flags.clone();
+    flags.push(tunnel.clone());
 
     let tcp = server.http_endpoint();
     let port = server.tcp_addr().unwrap().port();
     let ep = format!("--endpoint={tcp}");
-    let run = fleetctl(&sshd, &args(&flags, &[&ep, "list-machines", "-l"]), "");
+    let run = fleetctl(sshd, &args(&flags, &[&ep, "list-machines", "-l"]), "");
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(
         run.stdout,
@@ -175,7 +175,7 @@ fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
     let socket = server.socket_path().unwrap().to_path_buf();
     let ep = format!("--endpoint=unix://{}", socket.display());
     let run = fleetctl(
-        &sshd,
+        sshd,
         &args(&flags, &[&ep, "list-unit-files", "--fields=unit,dstate"]),
         "",
     );
@@ -200,7 +200,7 @@ fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
         .env("HOME", sshd.home())
         .env("FLEETCTL_TUNNEL", sshd.host_port())
         .env("FLEETCTL_SSH_USERNAME", sshd.user())
-        .env("FLEETCTL_KNOWN_HOSTS_FILE", &kh)
+        .env("FLEETCTL_KNOWN_HOSTS_FILE", kh)
         .env("FLEETCTL_SSH_TIMEOUT", "5")
         .env("FLEETCTL_ENDPOINT", &tcp)
         .args(["list-units", "--no-legend", "--fields=unit"])
@@ -217,28 +217,28 @@ fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
 
 #[test]
 fn unix_socket_through_fd_forward_when_streamlocal_is_refused() {
-    let Some(Setup {
-        sshd,
-        server,
-        mut flags,
-        tunnel,
-        ..
-    }) = setup_with(
+    let Some(t) = setup_with(
         "unix_socket_through_fd_forward_when_streamlocal_is_refused",
         false,
         false,
-    )
-    else {
+    ) else {
         return;
     };
+    let Setup {
+        sshd,
+        server,
+        tunnel,
+        ..
+    } = &t;
+    let mut flags = t.flags.clone();
     // As fleetctl does: the tunnel host runs `fleetctl fd-forward <socket>` (this fleetctl).
     sshd.install("fleetctl", Path::new(env!("CARGO_BIN_EXE_fleetctl")))
         .unwrap();
-    flags.push(tunnel);
+    flags.push(tunnel.clone());
     let socket = server.socket_path().unwrap().to_path_buf();
     let ep = format!("--endpoint=unix://{}", socket.display());
     let run = fleetctl(
-        &sshd,
+        sshd,
         &args(&flags, &[&ep, "list-units", "--fields=unit,active"]),
         "",
     );
@@ -257,12 +257,12 @@ fn unix_socket_through_fd_forward_when_streamlocal_is_refused() {
 
 #[test]
 fn the_tunnel_host_from_the_ssh_config() {
-    let Some(Setup {
-        sshd, server, kh, ..
-    }) = setup("the_tunnel_host_from_the_ssh_config")
-    else {
+    let Some(t) = setup("the_tunnel_host_from_the_ssh_config") else {
         return;
     };
+    let Setup {
+        sshd, server, kh, ..
+    } = &t;
     // `--tunnel fleet-bastion` with HostName, Port and User from ~/.ssh/config (no
     // --ssh-username: the config's User wins over the default `core`).
     std::fs::write(
@@ -275,7 +275,7 @@ fn the_tunnel_host_from_the_ssh_config() {
     )
     .unwrap();
     let run = fleetctl(
-        &sshd,
+        sshd,
         &[
             &format!("--known-hosts-file={}", kh.display()),
             "--tunnel=fleet-bastion",
@@ -294,7 +294,7 @@ fn the_tunnel_host_from_the_ssh_config() {
     );
     // An explicit --ssh-username wins over the file (and this one is not allowed in).
     let run = fleetctl(
-        &sshd,
+        sshd,
         &[
             &format!("--known-hosts-file={}", kh.display()),
             "--tunnel=fleet-bastion",
@@ -310,20 +310,19 @@ fn the_tunnel_host_from_the_ssh_config() {
 
 #[test]
 fn status_runs_systemctl_on_the_units_machine() {
-    let Some(Setup {
+    let Some(t) = setup("status_runs_systemctl_on_the_units_machine") else {
+        return;
+    };
+    let Setup {
         sshd,
-        server: _server,
         flags,
         ep,
         port,
         tunnel,
         ..
-    }) = setup("status_runs_systemctl_on_the_units_machine")
-    else {
-        return;
-    };
+    } = &t;
 
-    let run = fleetctl(&sshd, &args(&flags, &[&ep, "status", &port, "hello"]), "");
+    let run = fleetctl(sshd, &args(flags, &[ep, "status", port, "hello"]), "");
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(
         run.stdout,
@@ -335,21 +334,21 @@ fn status_runs_systemctl_on_the_units_machine() {
         [r#"systemctl "status" "-l" "hello.service""#]
     );
     assert_eq!(
-        args_of(&sshd, "systemctl"),
+        args_of(sshd, "systemctl"),
         ["status", "-l", "hello.service"]
     );
 
     // Through the tunnel: the hop to the machine goes through the tunnel's session. Two units
     // are separated by an empty line, and systemctl's exit code (3) is fleetctl's.
     let run = fleetctl(
-        &sshd,
+        sshd,
         &args(
-            &flags,
+            flags,
             &[
-                &ep,
-                &tunnel,
+                ep,
+                tunnel,
                 "status",
-                &port,
+                port,
                 "hello.service",
                 "failing.service",
             ],
@@ -371,22 +370,18 @@ fn status_runs_systemctl_on_the_units_machine() {
     );
 
     // fleetctl's messages for units it will not ask about.
-    let run = fleetctl(&sshd, &args(&flags, &[&ep, "status", &port, "nope"]), "");
+    let run = fleetctl(sshd, &args(flags, &[ep, "status", port, "nope"]), "");
     assert_eq!(
         (run.code, run.stderr.as_str()),
         (1, "Unit nope.service does not exist.\n")
     );
-    let run = fleetctl(&sshd, &args(&flags, &[&ep, "status", &port, "idle"]), "");
+    let run = fleetctl(sshd, &args(flags, &[ep, "status", port, "idle"]), "");
     assert_eq!(
         (run.code, run.stderr.as_str()),
         (1, "Unit idle.service does not appear to be loaded.\n")
     );
     // A global unit has no machine in fleet's API, so fleetctl 1.0 runs nothing for it.
-    let run = fleetctl(
-        &sshd,
-        &args(&flags, &[&ep, "status", &port, "everywhere"]),
-        "",
-    );
+    let run = fleetctl(sshd, &args(flags, &[ep, "status", port, "everywhere"]), "");
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(run.stdout, "");
     assert_eq!(sshd.commands().len(), 3);
@@ -394,22 +389,21 @@ fn status_runs_systemctl_on_the_units_machine() {
 
 #[test]
 fn journal_runs_journalctl_as_fleetctl_builds_it() {
-    let Some(Setup {
+    let Some(t) = setup("journal_runs_journalctl_as_fleetctl_builds_it") else {
+        return;
+    };
+    let Setup {
         sshd,
-        server: _server,
         flags,
         ep,
         port,
         tunnel,
         ..
-    }) = setup("journal_runs_journalctl_as_fleetctl_builds_it")
-    else {
-        return;
-    };
+    } = &t;
 
     let run = fleetctl(
-        &sshd,
-        &args(&flags, &[&ep, "journal", &port, "-n", "5", "hello"]),
+        sshd,
+        &args(flags, &[ep, "journal", port, "-n", "5", "hello"]),
         "",
     );
     assert_eq!(run.code, 0, "{}", run.transcript());
@@ -423,14 +417,14 @@ fn journal_runs_journalctl_as_fleetctl_builds_it() {
     );
 
     let run = fleetctl(
-        &sshd,
+        sshd,
         &args(
-            &flags,
+            flags,
             &[
-                &ep,
-                &tunnel,
+                ep,
+                tunnel,
                 "journal",
-                &port,
+                port,
                 "--lines=2",
                 "--sudo",
                 "-f",
@@ -449,7 +443,7 @@ fn journal_runs_journalctl_as_fleetctl_builds_it() {
         sshd.commands()[1],
         r#"sudo "journalctl" "--unit" "hello.service" "--no-pager" "-n" "2" "--output" "json" "-f""#
     );
-    assert_eq!(args_of(&sshd, "sudo"), ["sudo"]);
+    assert_eq!(args_of(sshd, "sudo"), ["sudo"]);
 
     for (unit, message) in [
         (
@@ -459,10 +453,10 @@ fn journal_runs_journalctl_as_fleetctl_builds_it() {
         ("idle", "Unit idle.service does not appear to be running.\n"),
         ("nope", "Unit nope.service does not exist.\n"),
     ] {
-        let run = fleetctl(&sshd, &args(&flags, &[&ep, "journal", &port, unit]), "");
+        let run = fleetctl(sshd, &args(flags, &[ep, "journal", port, unit]), "");
         assert_eq!((run.code, run.stderr.as_str()), (1, message), "{unit}");
     }
-    let run = fleetctl(&sshd, &args(&flags, &[&ep, "journal", "a", "b"]), "");
+    let run = fleetctl(sshd, &args(flags, &[ep, "journal", "a", "b"]), "");
     assert_eq!(
         (run.code, run.stderr.as_str()),
         (1, "One unit file must be provided.\n")
@@ -472,27 +466,24 @@ fn journal_runs_journalctl_as_fleetctl_builds_it() {
 
 #[test]
 fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
-    let Some(Setup {
+    let Some(t) = setup("ssh_runs_a_command_on_a_machine_or_a_units_machine") else {
+        return;
+    };
+    let Setup {
         sshd,
-        server: _server,
         flags,
         ep,
         port,
         tunnel,
         ..
-    }) = setup("ssh_runs_a_command_on_a_machine_or_a_units_machine")
-    else {
-        return;
-    };
+    } = &t;
 
     // A machine id prefix, then the command; its exit code is fleetctl's.
     let run = fleetctl(
-        &sshd,
+        sshd,
         &args(
-            &flags,
-            &[
-                &ep, "ssh", &port, "5e1f0c", "echo", "on", "$0;", "exit", "7",
-            ],
+            flags,
+            &[ep, "ssh", port, "5e1f0c", "echo", "on", "$0;", "exit", "7"],
         ),
         "",
     );
@@ -502,14 +493,14 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
 
     // --unit, through the tunnel, and `--` before the command.
     let run = fleetctl(
-        &sshd,
+        sshd,
         &args(
-            &flags,
+            flags,
             &[
-                &ep,
-                &tunnel,
+                ep,
+                tunnel,
                 "ssh",
-                &port,
+                port,
                 "--unit",
                 "hello",
                 "--",
@@ -529,16 +520,16 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
 
     // A unit name as the first argument, and --machine.
     let run = fleetctl(
-        &sshd,
-        &args(&flags, &[&ep, "ssh", &port, "hello.service", "true"]),
+        sshd,
+        &args(flags, &[ep, "ssh", port, "hello.service", "true"]),
         "",
     );
     assert_eq!(run.code, 0, "{}", run.transcript());
     let run = fleetctl(
-        &sshd,
+        sshd,
         &args(
-            &flags,
-            &[&ep, "ssh", &port, &format!("--machine={MACHINE}"), "true"],
+            flags,
+            &[ep, "ssh", port, &format!("--machine={MACHINE}"), "true"],
         ),
         "",
     );
@@ -574,7 +565,7 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
     ] {
         let mut a = vec![ep.as_str(), "ssh"];
         a.extend(rest.iter().copied());
-        let run = fleetctl(&sshd, &args(&flags, &a), "");
+        let run = fleetctl(sshd, &args(flags, &a), "");
         assert_eq!((run.code, run.stderr.as_str()), (1, message), "{rest:?}");
     }
     assert_eq!(sshd.commands().len(), 4);
@@ -582,19 +573,18 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
 
 #[test]
 fn host_keys_unknown_refused_accepted_or_unchecked() {
-    let Some(Setup {
+    let Some(t) = setup("host_keys_unknown_refused_accepted_or_unchecked") else {
+        return;
+    };
+    let Setup {
         sshd,
-        server: _server,
         ep,
         port,
         tunnel,
         ..
-    }) = setup("host_keys_unknown_refused_accepted_or_unchecked")
-    else {
-        return;
-    };
+    } = &t;
     let kh = sshd.known_hosts_file("empty_known_hosts", false).unwrap();
-    let flags = ssh_flags(&sshd, &kh);
+    let flags = ssh_flags(sshd, &kh);
     let fingerprint = {
         let out = Command::new("ssh-keygen")
             .arg("-l")
@@ -617,7 +607,7 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
     );
 
     // Strict checking (the default) and no answer: refused, nothing run, nothing written.
-    let run = fleetctl(&sshd, &args(&flags, &[&ep, &tunnel, "list-units"]), "");
+    let run = fleetctl(sshd, &args(&flags, &[ep, tunnel, "list-units"]), "");
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert_eq!(run.stdout, "");
     assert!(
@@ -629,11 +619,7 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
         run.stderr
     );
     assert!(run.stderr.contains("127.0.0.1"), "{}", run.stderr);
-    let run = fleetctl(
-        &sshd,
-        &args(&flags, &[&ep, "status", &port, "hello"]),
-        "no\n",
-    );
+    let run = fleetctl(sshd, &args(&flags, &[ep, "status", port, "hello"]), "no\n");
     assert_eq!(run.code, 255, "{}", run.transcript());
     assert!(
         run.stderr.starts_with(&format!(
@@ -646,11 +632,7 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
     assert_eq!(std::fs::read_to_string(&kh).unwrap(), "");
 
     // Answering yes trusts the key and records it; the next run asks nothing.
-    let run = fleetctl(
-        &sshd,
-        &args(&flags, &[&ep, "status", &port, "hello"]),
-        "yes\n",
-    );
+    let run = fleetctl(sshd, &args(&flags, &[ep, "status", port, "hello"]), "yes\n");
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(
         run.stderr,
@@ -663,8 +645,8 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
         .unwrap()
         .contains(sshd.host_public()));
     let run = fleetctl(
-        &sshd,
-        &args(&flags, &[&ep, &tunnel, "status", &port, "hello"]),
+        sshd,
+        &args(&flags, &[ep, tunnel, "status", port, "hello"]),
         "",
     );
     assert_eq!(
@@ -681,10 +663,10 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
     let other_public = std::fs::read_to_string(other_key.with_extension("pub")).unwrap();
     let line = format!("[127.0.0.1]:{} {}", sshd.port(), other_public.trim());
     std::fs::write(&changed, format!("{line}\n")).unwrap();
-    let flags_changed = ssh_flags(&sshd, &changed);
+    let flags_changed = ssh_flags(sshd, &changed);
     let run = fleetctl(
-        &sshd,
-        &args(&flags_changed, &[&ep, &tunnel, "list-units"]),
+        sshd,
+        &args(&flags_changed, &[ep, tunnel, "list-units"]),
         "yes\n",
     );
     assert_eq!(run.code, 1, "{}", run.transcript());
@@ -709,17 +691,17 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
 
     // --strict-host-key-checking=false checks nothing and asks nothing.
     let other = sshd.known_hosts_file("other_known_hosts", false).unwrap();
-    let flags = ssh_flags(&sshd, &other);
+    let flags = ssh_flags(sshd, &other);
     let run = fleetctl(
-        &sshd,
+        sshd,
         &args(
             &flags,
             &[
-                &ep,
-                &tunnel,
+                ep,
+                tunnel,
                 "--strict-host-key-checking=false",
                 "journal",
-                &port,
+                port,
                 "-n",
                 "1",
                 "hello",
@@ -735,10 +717,10 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
     );
     // ... also as FLEETCTL_STRICT_HOST_KEY_CHECKING, even with a changed key on file.
     let run = fleetctl_with(
-        &sshd,
+        sshd,
         &args(
             &flags_changed,
-            &[&ep, &tunnel, "list-units", "--no-legend", "--fields=unit"],
+            &[ep, tunnel, "list-units", "--no-legend", "--fields=unit"],
         ),
         "",
         &[("FLEETCTL_STRICT_HOST_KEY_CHECKING", OsStr::new("false"))],
@@ -826,25 +808,24 @@ fn fd_forward_copies_stdin_and_stdout_to_a_unix_socket() {
 
 #[test]
 fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
-    let Some(Setup {
+    let Some(t) = setup("ssh_shell_and_agent_forwarding_use_the_openssh_client") else {
+        return;
+    };
+    let Setup {
         sshd,
-        server: _server,
         flags,
         ep,
         port,
         tunnel,
         ..
-    }) = setup("ssh_shell_and_agent_forwarding_use_the_openssh_client")
-    else {
-        return;
-    };
+    } = &t;
     let agent = sshd.start_agent().expect("ssh-agent with the user key");
     let sock = [("SSH_AUTH_SOCK", agent.socket().as_os_str())];
 
     // No command: a shell (fed from stdin here, as there is no terminal).
     let run = fleetctl_with(
-        &sshd,
-        &args(&flags, &[&ep, "ssh", &port, "5e1f"]),
+        sshd,
+        &args(flags, &[ep, "ssh", port, "5e1f"]),
         "echo shell-$((6*7))\nexit 5\n",
         &sock,
     );
@@ -852,8 +833,8 @@ fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
     assert_eq!(run.stdout, "shell-42\n");
     // The same through the tunnel host (a ProxyCommand), to a unit's machine.
     let run = fleetctl_with(
-        &sshd,
-        &args(&flags, &[&ep, &tunnel, "ssh", &port, "-u", "hello"]),
+        sshd,
+        &args(flags, &[ep, tunnel, "ssh", port, "-u", "hello"]),
         "echo via-tunnel\n",
         &sock,
     );
@@ -863,13 +844,13 @@ fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
 
     // -A forwards the agent: the remote side sees a socket.
     let run = fleetctl_with(
-        &sshd,
+        sshd,
         &args(
-            &flags,
+            flags,
             &[
-                &ep,
+                ep,
                 "ssh",
-                &port,
+                port,
                 "-A",
                 "5e1f",
                 r#"test -S "$SSH_AUTH_SOCK" && echo forwarded"#,
@@ -886,13 +867,13 @@ fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
     );
     // Without -A it does not.
     let run = fleetctl_with(
-        &sshd,
+        sshd,
         &args(
-            &flags,
+            flags,
             &[
-                &ep,
+                ep,
                 "ssh",
-                &port,
+                port,
                 "5e1f",
                 r#"test -S "$SSH_AUTH_SOCK" || echo none"#,
             ],
@@ -910,18 +891,17 @@ fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
 
 #[test]
 fn authentication_through_the_agent_or_a_clear_error() {
-    let Some(Setup {
+    let Some(t) = setup("authentication_through_the_agent_or_a_clear_error") else {
+        return;
+    };
+    let Setup {
         sshd,
-        server: _server,
         flags,
         ep,
         port,
         tunnel,
         ..
-    }) = setup("authentication_through_the_agent_or_a_clear_error")
-    else {
-        return;
-    };
+    } = &t;
     let agent = sshd.start_agent().expect("ssh-agent with the user key");
     // A home without keys: only the agent can authenticate (fleetctl's own way).
     let empty_home = tempfile::tempdir().unwrap();
@@ -929,8 +909,8 @@ fn authentication_through_the_agent_or_a_clear_error() {
     let sock = ("SSH_AUTH_SOCK", agent.socket().as_os_str());
 
     let run = fleetctl_with(
-        &sshd,
-        &args(&flags, &[&ep, &tunnel, "status", &port, "hello"]),
+        sshd,
+        &args(flags, &[ep, tunnel, "status", port, "hello"]),
         "",
         &[home, sock],
     );
@@ -938,12 +918,7 @@ fn authentication_through_the_agent_or_a_clear_error() {
     assert!(run.stdout.starts_with("* hello.service"), "{}", run.stdout);
 
     // No agent and no keys: a clear error naming what was tried.
-    let run = fleetctl_with(
-        &sshd,
-        &args(&flags, &[&ep, &tunnel, "list-units"]),
-        "",
-        &[home],
-    );
+    let run = fleetctl_with(sshd, &args(flags, &[ep, tunnel, "list-units"]), "", &[home]);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
         run.stderr
@@ -953,8 +928,8 @@ fn authentication_through_the_agent_or_a_clear_error() {
     );
     assert!(run.stderr.contains("SSH_AUTH_SOCK"), "{}", run.stderr);
     let run = fleetctl_with(
-        &sshd,
-        &args(&flags, &[&ep, "ssh", &port, "5e1f", "true"]),
+        sshd,
+        &args(flags, &[ep, "ssh", port, "5e1f", "true"]),
         "",
         &[home],
     );
