@@ -58,16 +58,8 @@ fn main() {
 
     let (direct, via_tcp, via_unix) = rt.block_on(async {
         let direct = fleet::Client::new(&server.http_endpoint()).await.unwrap();
-        let via_tcp = fleet::Client::builder(&server.http_endpoint())
-            .tunnel(tunnel(&sshd))
-            .build()
-            .await
-            .unwrap();
-        let via_unix = fleet::Client::builder(&server.unix_endpoint().unwrap())
-            .tunnel(tunnel(&sshd))
-            .build()
-            .await
-            .unwrap();
+        let via_tcp = ssh_support::client_through(&sshd, &server.http_endpoint()).await;
+        let via_unix = ssh_support::client_through(&sshd, &server.unix_endpoint().unwrap()).await;
         (direct, via_tcp, via_unix)
     });
 

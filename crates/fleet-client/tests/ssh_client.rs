@@ -11,7 +11,7 @@ use fleet::transport::ssh::SshTunnel;
 use fleet::v1 as fleet;
 use fleet_testserver::TestServer;
 use futures::TryStreamExt as _;
-use ssh_support::{key_file_builder, Sshd};
+use ssh_support::{client_through, key_file_builder, Sshd};
 
 fn tunnel(sshd: &Sshd) -> SshTunnel {
     key_file_builder(sshd).build().unwrap()
@@ -35,11 +35,7 @@ async fn roundtrip(client: &fleet::Client, name: &str) {
 async fn client_over_tunnel_to_tcp_endpoint() {
     let sshd = Sshd::start().unwrap();
     let server = TestServer::start().unwrap();
-    let client = fleet::Client::builder(&server.http_endpoint())
-        .tunnel(tunnel(&sshd))
-        .build()
-        .await
-        .unwrap();
+    let client = client_through(&sshd, &server.http_endpoint()).await;
     roundtrip(&client, "tcp.service").await;
     assert!(server.unit("tcp.service").is_some());
     assert_eq!(sshd.log().matches("Accepted publickey").count(), 1);
@@ -49,11 +45,7 @@ async fn client_over_tunnel_to_tcp_endpoint() {
 async fn client_over_tunnel_to_unix_socket_endpoint() {
     let sshd = Sshd::builder().debug_log(true).start().unwrap();
     let server = TestServer::start().unwrap();
-    let client = fleet::Client::builder(&server.unix_endpoint().unwrap())
-        .tunnel(tunnel(&sshd))
-        .build()
-        .await
-        .unwrap();
+    let client = client_through(&sshd, &server.unix_endpoint().unwrap()).await;
     roundtrip(&client, "unix.service").await;
     assert!(server.unit("unix.service").is_some());
     // Through sshd's direct-streamlocal, not fd-forward.

@@ -26,3 +26,13 @@ pub fn key_file_builder(sshd: &Sshd) -> SshTunnelBuilder {
         .known_hosts_file(known_hosts(sshd))
         .timeout(Duration::from_secs(20))
 }
+
+/// A client for `endpoint` (TCP or unix socket, as seen from the SSH server) through a
+/// [`key_file_builder`] tunnel to `sshd`.
+pub async fn client_through(sshd: &Sshd, endpoint: &str) -> fleet::v1::Client {
+    fleet::v1::Client::builder(endpoint)
+        .tunnel(key_file_builder(sshd).build().unwrap())
+        .build()
+        .await
+        .unwrap()
+}
