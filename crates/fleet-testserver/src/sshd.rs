@@ -103,25 +103,35 @@ pub fn current_user() -> std::io::Result<String> {
 /// assert!(key.with_extension("pub").exists());
 /// ```
 pub fn keygen(path: &Path, passphrase: &str) -> std::io::Result<()> {
-    let out = Command::new("ssh-keygen")
-        .args([
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            passphrase,
-            "-C",
-            "fleet-test",
-            "-f",
-        ])
-        .arg(path)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| context("running ssh-keygen (apt-get install openssh-client)", e))?;
+    run_ok(
+        Command::new("ssh-keygen")
+            .args([
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                passphrase,
+                "-C",
+                "fleet-test",
+                "-f",
+            ])
+            .arg(path),
+        &format!("ssh-keygen for {}", path.display()),
+    )
+}
+
+/// Runs a command to its end with no input; an error names it (`what`) and says what it wrote
+/// to stderr when it fails.
+fn run_ok(command: &mut Command, what: &str) -> std::io::Result<()> {
+    let out = command.stdin(Stdio::null()).output().map_err(|e| {
+        context(
+            format!("running {what} (apt-get install openssh-client openssh-server)"),
+            e,
+        )
+    })?;
     if !out.status.success() {
         return Err(std::io::Error::other(format!(
-            "ssh-keygen failed for {}: {}",
-            path.display(),
+            "{what} failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
@@ -602,20 +612,12 @@ impl Agent {
 
     /// Adds a private key with `ssh-add`.
     pub fn add(&self, key: &Path) -> std::io::Result<()> {
-        let out = Command::new("ssh-add")
-            .arg(key)
-            .env("SSH_AUTH_SOCK", &self.socket)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| context("running ssh-add", e))?;
-        if !out.status.success() {
-            return Err(std::io::Error::other(format!(
-                "ssh-add {}: {}",
-                key.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        Ok(())
+        run_ok(
+            Command::new("ssh-add")
+                .arg(key)
+                .env("SSH_AUTH_SOCK", &self.socket),
+            &format!("ssh-add {}", key.display()),
+        )
     }
 }
 
