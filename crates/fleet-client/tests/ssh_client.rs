@@ -5,6 +5,7 @@
 
 mod ssh_support;
 
+use fleet_testserver::sshd::openssh_available;
 use std::time::Duration;
 
 use fleet::transport::ssh::SshTunnel;
@@ -33,6 +34,9 @@ async fn roundtrip(client: &fleet::Client, name: &str) {
 
 #[tokio::test]
 async fn client_over_tunnel_to_tcp_endpoint() {
+    if !openssh_available("client_over_tunnel_to_tcp_endpoint") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let server = TestServer::start().unwrap();
     let client = client_through(&sshd, &server.http_endpoint()).await;
@@ -43,6 +47,9 @@ async fn client_over_tunnel_to_tcp_endpoint() {
 
 #[tokio::test]
 async fn client_over_tunnel_to_unix_socket_endpoint() {
+    if !openssh_available("client_over_tunnel_to_unix_socket_endpoint") {
+        return;
+    }
     let sshd = Sshd::builder().debug_log(true).start().unwrap();
     let server = TestServer::start().unwrap();
     let client = client_through(&sshd, &server.unix_endpoint().unwrap()).await;
@@ -62,6 +69,9 @@ async fn client_over_tunnel_to_unix_socket_endpoint() {
 
 #[tokio::test]
 async fn client_survives_a_session_dropped_between_two_requests() {
+    if !openssh_available("client_survives_a_session_dropped_between_two_requests") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let server = TestServer::start().unwrap();
     let tunnel = tunnel(&sshd);
@@ -88,6 +98,9 @@ async fn client_survives_a_session_dropped_between_two_requests() {
 
 #[tokio::test]
 async fn ssh_errors_reach_the_caller_of_the_client() {
+    if !openssh_available("ssh_errors_reach_the_caller_of_the_client") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let server = TestServer::start().unwrap();
     let known_hosts = sshd.dir().join("empty_known_hosts");
@@ -107,6 +120,9 @@ async fn ssh_errors_reach_the_caller_of_the_client() {
 
 #[tokio::test]
 async fn https_through_the_tunnel() {
+    if !openssh_available("https_through_the_tunnel") {
+        return;
+    }
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
     let sshd = Sshd::start().unwrap();
     let ca_key = KeyPair::generate().unwrap();

@@ -4,6 +4,7 @@
 
 mod ssh_support;
 
+use fleet_testserver::sshd::openssh_available;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -121,6 +122,9 @@ fn accepted_logins(sshd: &Sshd) -> usize {
 
 #[tokio::test]
 async fn key_file_auth_reaches_tcp_and_unix_targets_over_one_session() {
+    if !openssh_available("key_file_auth_reaches_tcp_and_unix_targets_over_one_session") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let tunnel = key_file_builder(&sshd).build().unwrap();
@@ -158,6 +162,9 @@ async fn key_file_auth_reaches_tcp_and_unix_targets_over_one_session() {
 
 #[tokio::test]
 async fn agent_auth_uses_the_agents_keys() {
+    if !openssh_available("agent_auth_uses_the_agents_keys") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let agent = Agent::start().unwrap();
@@ -181,6 +188,9 @@ async fn agent_auth_uses_the_agents_keys() {
 
 #[tokio::test]
 async fn failed_authentication_names_every_method_tried() {
+    if !openssh_available("failed_authentication_names_every_method_tried") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let other = sshd.dir().join("other_key");
@@ -223,6 +233,9 @@ async fn failed_authentication_names_every_method_tried() {
 
 #[tokio::test]
 async fn unknown_host_is_refused_under_strict_checking_before_authenticating() {
+    if !openssh_available("unknown_host_is_refused_under_strict_checking_before_authenticating") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let file = sshd.dir().join("empty_known_hosts");
@@ -253,6 +266,9 @@ async fn unknown_host_is_refused_under_strict_checking_before_authenticating() {
 
 #[tokio::test]
 async fn changed_host_key_is_a_loud_error() {
+    if !openssh_available("changed_host_key_is_a_loud_error") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let impostor = sshd.dir().join("impostor");
@@ -320,6 +336,9 @@ async fn changed_host_key_is_a_loud_error() {
 
 #[tokio::test]
 async fn trust_on_first_use_asks_and_appends_to_the_known_hosts_file() {
+    if !openssh_available("trust_on_first_use_asks_and_appends_to_the_known_hosts_file") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let home = tempfile::tempdir().unwrap();
@@ -404,6 +423,9 @@ async fn trust_on_first_use_asks_and_appends_to_the_known_hosts_file() {
 
 #[tokio::test]
 async fn ssh_config_supplies_host_port_user_and_identity() {
+    if !openssh_available("ssh_config_supplies_host_port_user_and_identity") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let config = sshd.dir().join("ssh_config");
@@ -447,6 +469,9 @@ async fn ssh_config_supplies_host_port_user_and_identity() {
 
 #[tokio::test]
 async fn proxy_jump_through_the_same_server() {
+    if !openssh_available("proxy_jump_through_the_same_server") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let config = sshd.dir().join("ssh_config_jump");
@@ -475,6 +500,9 @@ async fn proxy_jump_through_the_same_server() {
 
 #[tokio::test]
 async fn a_dropped_session_is_reestablished_on_the_next_connect() {
+    if !openssh_available("a_dropped_session_is_reestablished_on_the_next_connect") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let tunnel = key_file_builder(&sshd).build().unwrap();
@@ -536,6 +564,9 @@ fn fd_forward_script(dir: &Path) -> PathBuf {
 
 #[tokio::test]
 async fn unix_socket_falls_back_to_fd_forward_when_streamlocal_is_refused() {
+    if !openssh_available("unix_socket_falls_back_to_fd_forward_when_streamlocal_is_refused") {
+        return;
+    }
     let sshd = Sshd::builder()
         .allow_streamlocal(false)
         .debug_log(true)
@@ -573,6 +604,9 @@ async fn unix_socket_falls_back_to_fd_forward_when_streamlocal_is_refused() {
 
 #[tokio::test]
 async fn tcp_forwarding_refused_is_a_clear_error() {
+    if !openssh_available("tcp_forwarding_refused_is_a_clear_error") {
+        return;
+    }
     let sshd = Sshd::builder().allow_tcp_forwarding(false).start().unwrap();
     let upstream = Upstream::start().await;
     let tunnel = key_file_builder(&sshd).build().unwrap();
@@ -587,6 +621,9 @@ async fn tcp_forwarding_refused_is_a_clear_error() {
 
 #[tokio::test]
 async fn exec_and_connect_to_another_machine_through_the_tunnel() {
+    if !openssh_available("exec_and_connect_to_another_machine_through_the_tunnel") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let tunnel = key_file_builder(&sshd).build().unwrap();
     let out = tunnel.exec("echo out; echo err >&2; exit 3").await.unwrap();
@@ -607,6 +644,9 @@ async fn exec_and_connect_to_another_machine_through_the_tunnel() {
 
 #[tokio::test]
 async fn a_silent_server_times_out() {
+    if !openssh_available("a_silent_server_times_out") {
+        return;
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let hold = tokio::spawn(async move {
@@ -654,6 +694,9 @@ fn fingerprint_of(public_key_file: &Path) -> String {
 
 #[tokio::test]
 async fn known_hosts_hashed_by_ssh_keygen_is_understood() {
+    if !openssh_available("known_hosts_hashed_by_ssh_keygen_is_understood") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let upstream = Upstream::start().await;
     let file = sshd.dir().join("hashed_known_hosts");
@@ -688,6 +731,9 @@ async fn known_hosts_hashed_by_ssh_keygen_is_understood() {
 
 #[tokio::test]
 async fn interactive_commands_get_stdin_and_a_pty_on_request() {
+    if !openssh_available("interactive_commands_get_stdin_and_a_pty_on_request") {
+        return;
+    }
     let sshd = Sshd::start().unwrap();
     let tunnel = key_file_builder(&sshd).build().unwrap();
     let mut input: &[u8] = b"line one\nline two\n";
