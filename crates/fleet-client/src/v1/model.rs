@@ -53,7 +53,7 @@ impl UnitOption {
 /// let err = "running".parse::<DesiredState>().unwrap_err();
 /// assert!(err.to_string().contains("inactive, loaded, launched"));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DesiredState {
     /// Known to fleet, not scheduled.
@@ -79,6 +79,29 @@ impl DesiredState {
             DesiredState::Loaded => "loaded",
             DesiredState::Launched => "launched",
         }
+    }
+}
+
+/// Decoded straight from the JSON string (two states per unit in every page, so this is on the
+/// hot path of listing); the errors are serde's own for an unknown variant.
+impl<'de> Deserialize<'de> for DesiredState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = DesiredState;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a desired state (inactive, loaded, launched)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DesiredState, E> {
+                match v.as_bytes() {
+                    b"inactive" => Ok(DesiredState::Inactive),
+                    b"loaded" => Ok(DesiredState::Loaded),
+                    b"launched" => Ok(DesiredState::Launched),
+                    _ => Err(E::unknown_variant(v, &["inactive", "loaded", "launched"])),
+                }
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
 

@@ -66,7 +66,8 @@ pub struct Unit {
 struct UnitWire {
     #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
+    // Room for a typical unit's options from the start (fleet sends a handful per unit).
+    #[serde(default, deserialize_with = "super::page::presized::<_, _, 4>")]
     options: Vec<UnitOption>,
     #[serde(rename = "desiredState")]
     desired_state: DesiredState,
