@@ -900,65 +900,6 @@ async fn units_destroy() {
     }
 }
 
-/// Every call that takes a unit name, run with `name`: each must fail with
-/// `Error::InvalidUnitName { name, message }` before sending anything.
-async fn assert_refused(client: &fleet::Client, name: &str, message: &str, context: &str) {
-    use futures::StreamExt;
-    let mut unit = fleet::Unit::new();
-    unit.add_option("Service", "ExecStart", "/bin/true");
-    let results: Vec<(&str, fleet::Error)> = vec![
-        (
-            "create_unit",
-            client.create_unit(name, &unit).await.unwrap_err(),
-        ),
-        (
-            "set_unit_desired_state",
-            client
-                .set_unit_desired_state(name, fleet::DesiredState::Loaded)
-                .await
-                .unwrap_err(),
-        ),
-        ("get_unit", client.get_unit(name).await.unwrap_err()),
-        ("destroy_unit", client.destroy_unit(name).await.unwrap_err()),
-        (
-            "get_unit_state",
-            client.get_unit_state(name).await.unwrap_err(),
-        ),
-        (
-            "list_unit_states",
-            client
-                .list_unit_states(None, Some(name))
-                .next()
-                .await
-                .unwrap()
-                .unwrap_err(),
-        ),
-        (
-            "wait_for_unit_state",
-            client
-                .wait_for_unit_state(
-                    name,
-                    fleet::DesiredState::Launched,
-                    std::time::Duration::from_secs(30),
-                )
-                .await
-                .unwrap_err(),
-        ),
-    ];
-    for (call, err) in results {
-        match &err {
-            fleet::Error::InvalidUnitName {
-                name: n,
-                message: m,
-            } => {
-                assert_eq!(n, name, "{context}: {call}");
-                assert_eq!(m, message, "{context}: {call}");
-            }
-            other => panic!("{context}: {call}: expected InvalidUnitName, got {other:?}"),
-        }
-    }
-}
-
 #[tokio::test]
 async fn invalid_names_are_refused_locally() {
     for (fixture, unit_name, message) in REFUSED_LOCALLY {
@@ -980,7 +921,7 @@ async fn invalid_names_are_refused_locally() {
                 "{fixture}: {err:?}"
             );
         }
-        assert_refused(&client, unit_name, message, fixture).await;
+        support::assert_every_named_call_refused(&client, unit_name, message, fixture).await;
         // Nothing but discovery reached the server.
         assert_requests(&server, &[]);
     }
@@ -1001,7 +942,7 @@ async fn no_name_can_change_the_request_path() {
         ("100%.service", "invalid character '%' in unit name"),
         ("", "unit name cannot be empty"),
     ] {
-        assert_refused(&client, name, message, name).await;
+        support::assert_every_named_call_refused(&client, name, message, name).await;
     }
     assert_requests(&server, &[]);
 }

@@ -282,37 +282,8 @@ async fn invalid_unit_names_are_refused_before_any_request() {
         ] {
             // Every call that names a unit refuses it, unlike fleet (which answers 404 to a GET
             // or DELETE of such a name) and python-fleet (which sends it).
-            let states = client.list_unit_states(None, Some(name)).next().await;
-            for result in [
-                client.create_unit(name, &sleep_unit()).await.map(|_| ()),
-                client
-                    .set_unit_desired_state(name, fleet::DesiredState::Loaded)
-                    .await
-                    .map(|_| ()),
-                client.get_unit(name).await.map(|_| ()),
-                client.destroy_unit(name).await,
-                client.get_unit_state(name).await.map(|_| ()),
-                states.expect("one item").map(|_| ()),
-                client
-                    .wait_for_unit_state(
-                        name,
-                        fleet::DesiredState::Launched,
-                        std::time::Duration::from_secs(30),
-                    )
-                    .await
-                    .map(|_| ()),
-            ] {
-                match result {
-                    Err(fleet::Error::InvalidUnitName {
-                        name: n,
-                        message: m,
-                    }) => {
-                        assert_eq!(n, name);
-                        assert_eq!(m, message, "fleet's own message for {name:?}");
-                    }
-                    other => panic!("{via:?} {name:?}: expected InvalidUnitName, got {other:?}"),
-                }
-            }
+            support::assert_every_named_call_refused(&client, name, message, &format!("{via:?}"))
+                .await;
         }
         assert_eq!(
             server.pending_faults(),

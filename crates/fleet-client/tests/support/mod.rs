@@ -596,3 +596,69 @@ pub fn dead_tcp_endpoint() -> String {
     drop(listener);
     format!("http://{addr}")
 }
+
+/// Run every call of the client that takes a unit name (create, set desired state, get,
+/// destroy, get state, the `unitName` filter of the state list, wait) with `name`, and assert
+/// that each fails with `Error::InvalidUnitName { name, message }`.
+pub async fn assert_every_named_call_refused(
+    client: &fleet::v1::Client,
+    name: &str,
+    message: &str,
+    context: &str,
+) {
+    use fleet::v1 as fleet;
+    use futures::StreamExt;
+    let mut unit = fleet::Unit::new();
+    unit.add_option("Service", "ExecStart", "/bin/true");
+    let results: Vec<(&str, fleet::Result<()>)> = vec![
+        (
+            "create_unit",
+            client.create_unit(name, &unit).await.map(drop),
+        ),
+        (
+            "set_unit_desired_state",
+            client
+                .set_unit_desired_state(name, fleet::DesiredState::Loaded)
+                .await
+                .map(drop),
+        ),
+        ("get_unit", client.get_unit(name).await.map(drop)),
+        ("destroy_unit", client.destroy_unit(name).await),
+        (
+            "get_unit_state",
+            client.get_unit_state(name).await.map(drop),
+        ),
+        (
+            "list_unit_states",
+            client
+                .list_unit_states(None, Some(name))
+                .next()
+                .await
+                .expect("the stream yields the error")
+                .map(drop),
+        ),
+        (
+            "wait_for_unit_state",
+            client
+                .wait_for_unit_state(
+                    name,
+                    fleet::DesiredState::Launched,
+                    std::time::Duration::from_secs(30),
+                )
+                .await
+                .map(drop),
+        ),
+    ];
+    for (call, result) in results {
+        match result {
+            Err(fleet::Error::InvalidUnitName {
+                name: n,
+                message: m,
+            }) => {
+                assert_eq!(n, name, "{context}: {call}");
+                assert_eq!(m, message, "{context}: {call}");
+            }
+            other => panic!("{context}: {call}: expected InvalidUnitName, got {other:?}"),
+        }
+    }
+}
