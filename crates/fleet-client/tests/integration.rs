@@ -10,7 +10,7 @@ use std::time::Duration;
 use fleet::transport::{Connect, ConnectFuture, Direct, Target};
 use fleet::v1 as fleet;
 use fleet_testserver::{Fault, FaultKind, TestServer};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 
 const M1: &str = "113f16a7b4b64e9a8c1a3f0e5d2c7b01";
 const M2: &str = "9a4b2c7d8e1f40a2b3c4d5e6f7a8b902";
