@@ -710,7 +710,7 @@ impl<'a> Lexer<'a> {
         // The result vector is allocated last for a unit of up to `HEAD` options (and
         // with its exact size). Allocated first, it is the one allocation too big for
         // glibc's fast bins, and requesting it merges all the small blocks the caller has
-        // freed (typically the previous unit's strings) just before the ~100 small string
+        // freed (typically the previous unit's strings) just before the many small string
         // allocations that could have reused them; that made up a third of the parse time.
         if self.out.capacity() == 0 {
             if let Some(slot) = self.head.get_mut(self.head_len) {
