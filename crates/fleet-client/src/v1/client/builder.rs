@@ -22,7 +22,7 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// |---|---|
 /// | [`timeout`](Self::timeout) (each request, from sending to the last byte of the body) | 10 s ([`DEFAULT_TIMEOUT`]); fleetctl's `--request-timeout` defaults to 3 s |
 /// | [`connect_timeout`](Self::connect_timeout) (opening a connection, TLS handshake included) | 5 s ([`DEFAULT_CONNECT_TIMEOUT`]) |
-/// | [`ca_file`](Self::ca_file) (`https://` only) | the Mozilla roots of `webpki-roots` |
+/// | [`ca_file`](Self::ca_file) (`https://` only) | the system trust store (`SSL_CERT_FILE`, `SSL_CERT_DIR` or the platform's certificates); the Mozilla roots of `webpki-roots` if it is empty |
 /// | [`client_cert`](Self::client_cert) (`https://` only) | none |
 /// | [`user_agent`](Self::user_agent) | `fleet-rs/<crate version>` |
 /// | [`connector`](Self::connector) | [`transport::Direct`](crate::v1::transport::Direct): TCP or unix socket |
@@ -90,7 +90,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Trust the CA certificates of this PEM file (instead of the webpki roots) for
+    /// Trust the CA certificates of this PEM file (instead of the system trust store) for
     /// `https://` endpoints.
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_file = Some(path.into());

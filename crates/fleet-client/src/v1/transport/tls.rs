@@ -25,8 +25,10 @@ impl std::fmt::Debug for TlsSetup {
 }
 
 impl TlsSetup {
-    /// Build the TLS configuration: roots from `ca_file` (PEM) or, without one, the webpki
-    /// roots; a client certificate and key (PEM) when given.
+    /// Build the TLS configuration: roots from `ca_file` (PEM) or, without one, the system's
+    /// trust store (`SSL_CERT_FILE`/`SSL_CERT_DIR`, else the platform's certificates; falling
+    /// back to the bundled Mozilla roots of `webpki-roots` when the system has none); a client
+    /// certificate and key (PEM) when given.
     pub(crate) fn new(
         host: &str,
         ca_file: Option<&Path>,
@@ -46,7 +48,17 @@ impl TlsSetup {
                     })?;
                 }
             }
-            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            None => {
+                let native = rustls_native_certs::load_native_certs();
+                for error in &native.errors {
+                    tracing::debug!(%error, "skipping part of the system trust store");
+                }
+                let (added, ignored) = roots.add_parsable_certificates(native.certs);
+                tracing::debug!(added, ignored, "system trust store loaded");
+                if roots.is_empty() {
+                    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+                }
+            }
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider)
