@@ -2,6 +2,28 @@
 //!
 //! The binary is [`main`]; the modules are public so that their pieces (the tabwriter, the name
 //! rules) can be tested and reused.
+//!
+//! # Bug-compatible with fleetctl 1.0
+//!
+//! Scripts written against fleetctl 1.0 see the same behaviour here, including its quirks:
+//!
+//! - Usage errors exit with status **0**: an unknown flag, a flag missing its value, a value that
+//!   does not parse, an unknown command. fleetctl 1.0's cobra fails before any command sets its
+//!   exit code, and `main` exits with that still-zero code.
+//! - Their messages are cobra's and pflag's, byte for byte: `Error: unknown flag: --bogus`,
+//!   `unknown shorthand flag: 'x' in -x`, `flag needs an argument: --fields`,
+//!   `invalid argument "abc" for --block-attempts=abc: strconv.ParseInt: parsing "abc": invalid
+//!   syntax` (the whole `--flag=value` word, or the short cluster without its dash, as pflag
+//!   names it), `unknown command "x" for "fleetctl"` with cobra's `Did you mean this?`, then
+//!   `cannot execute cmdFleet: <error>`. After a flag error the command's usage goes to stdout
+//!   and an empty line to stderr, as fleetctl 1.0's stdout-writing usage function makes cobra do.
+//!   See [`usage_error`].
+//! - The command word is found as cobra finds it: an unknown `--flag` swallows the next word.
+//!
+//! Where this fleetctl differs on purpose: the usage text is this fleetctl's `--help`; a bad
+//! `FLEETCTL_*` value (which fleetctl 1.0 silently ignores) and unexpected positional
+//! arguments or a bad `completion` shell keep clap's report and exit 2; `--output` and
+//! `--wait-timeout` errors use the pflag layout with this fleetctl's own reason.
 
 pub mod api;
 pub mod cli;
@@ -10,6 +32,7 @@ pub mod names;
 pub mod output;
 #[cfg(feature = "ssh")]
 pub mod remote;
+pub mod usage_error;
 pub mod wait;
 
 use clap::{CommandFactory, Parser};
@@ -55,6 +78,9 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
+            if let Some(usage) = usage_error::from_clap(&e, &args) {
+                return usage.print();
+            }
             let _ = e.print();
             return match e.kind() {
                 clap::error::ErrorKind::DisplayHelp

@@ -283,6 +283,21 @@ fn argument_errors() {
         ),
         ("unknown_flag", &["list-units", "--bogus"][..]),
         ("bad_output", &["list-units", "-o", "yaml"][..]),
+        // Usage errors as fleetctl 1.0 (cobra + pflag) reports them, exit code 0 included.
+        ("unknown_short_flag", &["list-units", "-lx"][..]),
+        ("missing_value", &["list-units", "--fields"][..]),
+        ("missing_value_short", &["cat", "-o"][..]),
+        (
+            "bad_int",
+            &["start", "--block-attempts=abc", "x.service"][..],
+        ),
+        ("bad_bool", &["list-machines", "--full=maybe"][..]),
+        (
+            "bad_float",
+            &["--request-timeout", "soon", "list-units"][..],
+        ),
+        ("unknown_command", &["bogus"][..]),
+        ("unknown_command_suggest", &["list", "--full"][..]),
     ] {
         snap!(format!("error_{name}"), t.run(args));
     }
