@@ -19,6 +19,9 @@
 //!   and an empty line to stderr, as fleetctl 1.0's stdout-writing usage function makes cobra do.
 //!   See [`usage_error`].
 //! - The command word is found as cobra finds it: an unknown `--flag` swallows the next word.
+//! - `status`/`journal`/`ssh` print `Error getting machine IP: …` and exit 0 when the unit's
+//!   machine cannot be found; `fd-forward` prints `Failed dialing remote address: …` and exits 0
+//!   when the socket cannot be reached (fleetctl 1.0 never sets its exit code on those paths).
 //!
 //! Where this fleetctl differs on purpose: the usage text is this fleetctl's `--help`; a bad
 //! `FLEETCTL_*` value (which fleetctl 1.0 silently ignores) and unexpected positional

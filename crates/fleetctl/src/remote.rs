@@ -334,14 +334,15 @@ pub async fn run_command(
     let machines = match api.machines().await {
         Ok(m) => m,
         Err(e) => {
+            // fleetctl 1.0 reports this and exits 0 (its exit code is never set here).
             output::stderr(&format!("Error getting machine IP: {}", output::go_err(&e)));
-            return 1;
+            return 0;
         }
     };
     let Some(m) = machines.into_iter().find(|m| m.id == machine_id) else {
-        // fleetctl prints Go's nil error here (and exits 0; we exit 1).
+        // fleetctl prints Go's nil error here, and exits 0.
         output::stderr("Error getting machine IP: <nil>");
-        return 1;
+        return 0;
     };
     let (host, port) = ssh_address(&m.primary_ip, ssh_port);
     let line = command_line(cmd, args);

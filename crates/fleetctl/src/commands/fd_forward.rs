@@ -50,12 +50,12 @@ pub fn run(args: &FdForwardArgs) -> i32 {
     let sock = match UnixStream::connect(to) {
         Ok(s) => s,
         Err(e) => {
-            // fleetctl 1.0 exits 0 here; a failure is reported as one.
+            // fleetctl 1.0 reports the failure and exits 0 (a bare `return` of its named result).
             output::stderr(&format!(
                 "Failed dialing remote address: dial unix {to}: connect: {}",
                 go_io(&e)
             ));
-            return 1;
+            return 0;
         }
     };
     let mut to_sock = match sock.try_clone() {
