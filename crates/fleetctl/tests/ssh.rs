@@ -132,6 +132,13 @@ fn setup_with(test: &str, debug_log: bool, allow_streamlocal: bool) -> Option<Se
     })
 }
 
+impl Setup {
+    /// Runs [`fleetctl`] with [`Setup::flags`] and then `rest`, no input.
+    fn run(&self, rest: &[&str]) -> Run {
+        fleetctl(&self.sshd, &args(&self.flags, rest), "")
+    }
+}
+
 /// [`setup_with`] the usual sshd: `LogLevel VERBOSE`, streamlocal allowed.
 fn setup(test: &str) -> Option<Setup> {
     setup_with(test, false, true)
@@ -315,14 +322,13 @@ fn status_runs_systemctl_on_the_units_machine() {
     };
     let Setup {
         sshd,
-        flags,
         ep,
         port,
         tunnel,
         ..
     } = &t;
 
-    let run = fleetctl(sshd, &args(flags, &[ep, "status", port, "hello"]), "");
+    let run = t.run(&[ep, "status", port, "hello"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(
         run.stdout,
@@ -340,21 +346,14 @@ fn status_runs_systemctl_on_the_units_machine() {
 
     // Through the tunnel: the hop to the machine goes through the tunnel's session. Two units
     // are separated by an empty line, and systemctl's exit code (3) is fleetctl's.
-    let run = fleetctl(
-        sshd,
-        &args(
-            flags,
-            &[
-                ep,
-                tunnel,
-                "status",
-                port,
-                "hello.service",
-                "failing.service",
-            ],
-        ),
-        "",
-    );
+    let run = t.run(&[
+        ep,
+        tunnel,
+        "status",
+        port,
+        "hello.service",
+        "failing.service",
+    ]);
     assert_eq!(run.code, 3, "{}", run.transcript());
     assert_eq!(
         run.stdout,
@@ -370,18 +369,18 @@ fn status_runs_systemctl_on_the_units_machine() {
     );
 
     // fleetctl's messages for units it will not ask about.
-    let run = fleetctl(sshd, &args(flags, &[ep, "status", port, "nope"]), "");
+    let run = t.run(&[ep, "status", port, "nope"]);
     assert_eq!(
         (run.code, run.stderr.as_str()),
         (1, "Unit nope.service does not exist.\n")
     );
-    let run = fleetctl(sshd, &args(flags, &[ep, "status", port, "idle"]), "");
+    let run = t.run(&[ep, "status", port, "idle"]);
     assert_eq!(
         (run.code, run.stderr.as_str()),
         (1, "Unit idle.service does not appear to be loaded.\n")
     );
     // A global unit has no machine in fleet's API, so fleetctl 1.0 runs nothing for it.
-    let run = fleetctl(sshd, &args(flags, &[ep, "status", port, "everywhere"]), "");
+    let run = t.run(&[ep, "status", port, "everywhere"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(run.stdout, "");
     assert_eq!(sshd.commands().len(), 3);
@@ -394,18 +393,13 @@ fn journal_runs_journalctl_as_fleetctl_builds_it() {
     };
     let Setup {
         sshd,
-        flags,
         ep,
         port,
         tunnel,
         ..
     } = &t;
 
-    let run = fleetctl(
-        sshd,
-        &args(flags, &[ep, "journal", port, "-n", "5", "hello"]),
-        "",
-    );
+    let run = t.run(&[ep, "journal", port, "-n", "5", "hello"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(
         run.stdout,
@@ -416,24 +410,17 @@ fn journal_runs_journalctl_as_fleetctl_builds_it() {
         [r#"journalctl "--unit" "hello.service" "--no-pager" "-n" "5" "--output" "short""#]
     );
 
-    let run = fleetctl(
-        sshd,
-        &args(
-            flags,
-            &[
-                ep,
-                tunnel,
-                "journal",
-                port,
-                "--lines=2",
-                "--sudo",
-                "-f",
-                "--output=json",
-                "hello.service",
-            ],
-        ),
-        "",
-    );
+    let run = t.run(&[
+        ep,
+        tunnel,
+        "journal",
+        port,
+        "--lines=2",
+        "--sudo",
+        "-f",
+        "--output=json",
+        "hello.service",
+    ]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(
         run.stdout,
@@ -453,10 +440,10 @@ fn journal_runs_journalctl_as_fleetctl_builds_it() {
         ("idle", "Unit idle.service does not appear to be running.\n"),
         ("nope", "Unit nope.service does not exist.\n"),
     ] {
-        let run = fleetctl(sshd, &args(flags, &[ep, "journal", port, unit]), "");
+        let run = t.run(&[ep, "journal", port, unit]);
         assert_eq!((run.code, run.stderr.as_str()), (1, message), "{unit}");
     }
-    let run = fleetctl(sshd, &args(flags, &[ep, "journal", "a", "b"]), "");
+    let run = t.run(&[ep, "journal", "a", "b"]);
     assert_eq!(
         (run.code, run.stderr.as_str()),
         (1, "One unit file must be provided.\n")
@@ -471,7 +458,6 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
     };
     let Setup {
         sshd,
-        flags,
         ep,
         port,
         tunnel,
@@ -479,38 +465,24 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
     } = &t;
 
     // A machine id prefix, then the command; its exit code is fleetctl's.
-    let run = fleetctl(
-        sshd,
-        &args(
-            flags,
-            &[ep, "ssh", port, "5e1f0c", "echo", "on", "$0;", "exit", "7"],
-        ),
-        "",
-    );
+    let run = t.run(&[ep, "ssh", port, "5e1f0c", "echo", "on", "$0;", "exit", "7"]);
     assert_eq!(run.code, 7, "{}", run.transcript());
     assert_eq!(run.stdout, "on /bin/sh\n");
     assert_eq!(sshd.commands(), ["echo on $0; exit 7"]);
 
     // --unit, through the tunnel, and `--` before the command.
-    let run = fleetctl(
-        sshd,
-        &args(
-            flags,
-            &[
-                ep,
-                tunnel,
-                "ssh",
-                port,
-                "--unit",
-                "hello",
-                "--",
-                "systemctl",
-                "is-active",
-                "x",
-            ],
-        ),
-        "",
-    );
+    let run = t.run(&[
+        ep,
+        tunnel,
+        "ssh",
+        port,
+        "--unit",
+        "hello",
+        "--",
+        "systemctl",
+        "is-active",
+        "x",
+    ]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(
         run.stdout,
@@ -519,20 +491,9 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
     assert_eq!(sshd.commands()[1], "systemctl is-active x");
 
     // A unit name as the first argument, and --machine.
-    let run = fleetctl(
-        sshd,
-        &args(flags, &[ep, "ssh", port, "hello.service", "true"]),
-        "",
-    );
+    let run = t.run(&[ep, "ssh", port, "hello.service", "true"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    let run = fleetctl(
-        sshd,
-        &args(
-            flags,
-            &[ep, "ssh", port, &format!("--machine={MACHINE}"), "true"],
-        ),
-        "",
-    );
+    let run = t.run(&[ep, "ssh", port, &format!("--machine={MACHINE}"), "true"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(sshd.commands()[2..], ["true", "true"]);
 
@@ -565,7 +526,7 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
     ] {
         let mut a = vec![ep.as_str(), "ssh"];
         a.extend(rest.iter().copied());
-        let run = fleetctl(sshd, &args(flags, &a), "");
+        let run = t.run(&a);
         assert_eq!((run.code, run.stderr.as_str()), (1, message), "{rest:?}");
     }
     assert_eq!(sshd.commands().len(), 4);
