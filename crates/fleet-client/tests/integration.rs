@@ -53,8 +53,27 @@ fn sleep_unit() -> fleet::Unit {
     fleet::Unit::from_string("[Service]\nExecStart=/usr/bin/sleep 1d\n").unwrap()
 }
 
+/// A sleep unit that fleet would not start (desired state `inactive`).
+fn inactive_unit() -> fleet::Unit {
+    sleep_unit().with_desired_state(fleet::DesiredState::Inactive)
+}
+
 async fn all_units(client: &fleet::Client) -> Vec<fleet::Unit> {
     client.list_units().try_collect().await.unwrap()
+}
+
+/// The names of every unit the server lists, in its order.
+async fn unit_names(client: &fleet::Client) -> Vec<String> {
+    all_units(client)
+        .await
+        .iter()
+        .map(|u| u.name().unwrap().to_string())
+        .collect()
+}
+
+/// The desired state of the unit `name` as the server has it now.
+async fn desired_state_of(client: &fleet::Client, name: &str) -> fleet::DesiredState {
+    client.get_unit(name).await.unwrap().desired_state()
 }
 
 /// A connector that counts the connections the client opens.
@@ -113,11 +132,7 @@ async fn create_units_made_the_four_ways() {
             let fetched = client.get_unit(name).await.unwrap();
             assert_eq!(fetched.options(), unit.options(), "{via:?} {name}");
         }
-        let names: Vec<String> = all_units(&client)
-            .await
-            .iter()
-            .map(|u| u.name().unwrap().to_string())
-            .collect();
+        let names: Vec<String> = unit_names(&client).await;
         for name in [
             "file.service",
             "hand.service",
@@ -137,7 +152,7 @@ async fn set_desired_state_and_destroy() {
     for via in ALL {
         let server = server();
         let client = client(&server, via).await;
-        let unit = sleep_unit().with_desired_state(fleet::DesiredState::Inactive);
+        let unit = inactive_unit();
         client.create_unit("a.service", &unit).await.unwrap();
 
         let changed = client
@@ -146,7 +161,7 @@ async fn set_desired_state_and_destroy() {
             .unwrap();
         assert_eq!(changed.desired_state(), fleet::DesiredState::Loaded);
         assert_eq!(
-            client.get_unit("a.service").await.unwrap().desired_state(),
+            desired_state_of(&client, "a.service").await,
             fleet::DesiredState::Loaded
         );
 
@@ -167,10 +182,7 @@ async fn units_from_the_cluster_change_and_destroy_themselves() {
         let server = server();
         let client = client(&server, via).await;
         let mut unit = client
-            .create_unit(
-                "self.service",
-                &sleep_unit().with_desired_state(fleet::DesiredState::Inactive),
-            )
+            .create_unit("self.service", &inactive_unit())
             .await
             .unwrap();
         let returned = unit
@@ -180,11 +192,7 @@ async fn units_from_the_cluster_change_and_destroy_themselves() {
         assert_eq!(unit.desired_state(), fleet::DesiredState::Loaded);
         assert_eq!(returned.desired_state(), fleet::DesiredState::Loaded);
         assert_eq!(
-            client
-                .get_unit("self.service")
-                .await
-                .unwrap()
-                .desired_state(),
+            desired_state_of(&client, "self.service").await,
             fleet::DesiredState::Loaded
         );
         // A unit fetched by get_unit can do the same.
@@ -224,18 +232,11 @@ async fn list_units_follows_pages() {
         let client = client(&server, via).await;
         for i in 0..10 {
             client
-                .create_unit(
-                    &format!("p{i:02}.service"),
-                    &sleep_unit().with_desired_state(fleet::DesiredState::Inactive),
-                )
+                .create_unit(&format!("p{i:02}.service"), &inactive_unit())
                 .await
                 .unwrap();
         }
-        let names: Vec<String> = all_units(&client)
-            .await
-            .iter()
-            .map(|u| u.name().unwrap().to_string())
-            .collect();
+        let names: Vec<String> = unit_names(&client).await;
         let want: Vec<String> = (0..10).map(|i| format!("p{i:02}.service")).collect();
         assert_eq!(names, want, "{via:?}: 10 units over 4 pages of 3");
     }
@@ -664,10 +665,7 @@ async fn listing_1000_units_in_10_pages_uses_one_connection() {
         let loader = client(&server, via).await;
         for i in 0..1000 {
             loader
-                .create_unit(
-                    &format!("u{i:04}.service"),
-                    &sleep_unit().with_desired_state(fleet::DesiredState::Inactive),
-                )
+                .create_unit(&format!("u{i:04}.service"), &inactive_unit())
                 .await
                 .unwrap();
         }
@@ -798,10 +796,7 @@ fn blocking_client_lists_over_pages_and_times_out() {
     let client = fleet::blocking::Client::new(&server.http_endpoint()).unwrap();
     for i in 0..5 {
         client
-            .create_unit(
-                &format!("b{i}.service"),
-                &sleep_unit().with_desired_state(fleet::DesiredState::Inactive),
-            )
+            .create_unit(&format!("b{i}.service"), &inactive_unit())
             .unwrap();
     }
     assert_eq!(client.list_units().count(), 5);
