@@ -167,7 +167,7 @@ fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
     let port = server.tcp_addr().unwrap().port();
     let ep = format!("--endpoint={tcp}");
     let run = fleetctl(sshd, &args(&flags, &[&ep, "list-machines", "-l"]), "");
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     assert_eq!(
         run.stdout,
         format!("MACHINE\t\t\t\t\tIP\t\tMETADATA\n{MACHINE}\t127.0.0.1\t-\n")
@@ -186,7 +186,7 @@ fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
         &args(&flags, &[&ep, "list-unit-files", "--fields=unit,dstate"]),
         "",
     );
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     assert_eq!(
         run.stdout,
         "UNIT\t\t\tDSTATE\neverywhere.service\tlaunched\nfailing.service\t\tlaunched\n\
@@ -249,7 +249,7 @@ fn unix_socket_through_fd_forward_when_streamlocal_is_refused() {
         &args(&flags, &[&ep, "list-units", "--fields=unit,active"]),
         "",
     );
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     assert_eq!(
         run.stdout,
         "UNIT\t\t\tACTIVE\neverywhere.service\tactive\nfailing.service\t\tactive\n\
@@ -311,7 +311,7 @@ fn the_tunnel_host_from_the_ssh_config() {
         ],
         "",
     );
-    assert_eq!(run.code, 1, "{}", run.transcript());
+    run.assert_code(1);
     assert!(run.stderr.contains("nobody-here"), "{}", run.stderr);
 }
 
@@ -329,7 +329,7 @@ fn status_runs_systemctl_on_the_units_machine() {
     } = &t;
 
     let run = t.run(&[ep, "status", port, "hello"]);
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     assert_eq!(
         run.stdout,
         "* hello.service - fake systemctl status\n   Active: active (running)\n"
@@ -354,7 +354,7 @@ fn status_runs_systemctl_on_the_units_machine() {
         "hello.service",
         "failing.service",
     ]);
-    assert_eq!(run.code, 3, "{}", run.transcript());
+    run.assert_code(3);
     assert_eq!(
         run.stdout,
         "* hello.service - fake systemctl status\n   Active: active (running)\n\n\
@@ -381,7 +381,7 @@ fn status_runs_systemctl_on_the_units_machine() {
     );
     // A global unit has no machine in fleet's API, so fleetctl 1.0 runs nothing for it.
     let run = t.run(&[ep, "status", port, "everywhere"]);
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     assert_eq!(run.stdout, "");
     assert_eq!(sshd.commands().len(), 3);
 }
@@ -400,7 +400,7 @@ fn journal_runs_journalctl_as_fleetctl_builds_it() {
     } = &t;
 
     let run = t.run(&[ep, "journal", port, "-n", "5", "hello"]);
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     assert_eq!(
         run.stdout,
         "-- fake journal of hello.service --\nline 1\nline 2\nline 3\nline 4\nline 5\n"
@@ -421,7 +421,7 @@ fn journal_runs_journalctl_as_fleetctl_builds_it() {
         "--output=json",
         "hello.service",
     ]);
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     assert_eq!(
         run.stdout,
         "-- fake journal of hello.service --\nline 1\nline 2\n"
@@ -466,7 +466,7 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
 
     // A machine id prefix, then the command; its exit code is fleetctl's.
     let run = t.run(&[ep, "ssh", port, "5e1f0c", "echo", "on", "$0;", "exit", "7"]);
-    assert_eq!(run.code, 7, "{}", run.transcript());
+    run.assert_code(7);
     assert_eq!(run.stdout, "on /bin/sh\n");
     assert_eq!(sshd.commands(), ["echo on $0; exit 7"]);
 
@@ -483,7 +483,7 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
         "is-active",
         "x",
     ]);
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     assert_eq!(
         run.stdout,
         "* x - fake systemctl is-active\n   Active: active (running)\n"
@@ -492,9 +492,9 @@ fn ssh_runs_a_command_on_a_machine_or_a_units_machine() {
 
     // A unit name as the first argument, and --machine.
     let run = t.run(&[ep, "ssh", port, "hello.service", "true"]);
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     let run = t.run(&[ep, "ssh", port, &format!("--machine={MACHINE}"), "true"]);
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     assert_eq!(sshd.commands()[2..], ["true", "true"]);
 
     // fleetctl's refusals.
@@ -569,7 +569,7 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
 
     // Strict checking (the default) and no answer: refused, nothing run, nothing written.
     let run = fleetctl(sshd, &args(&flags, &[ep, tunnel, "list-units"]), "");
-    assert_eq!(run.code, 1, "{}", run.transcript());
+    run.assert_code(1);
     assert_eq!(run.stdout, "");
     assert!(
         run.stderr.starts_with(&format!(
@@ -581,7 +581,7 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
     );
     assert!(run.stderr.contains("127.0.0.1"), "{}", run.stderr);
     let run = fleetctl(sshd, &args(&flags, &[ep, "status", port, "hello"]), "no\n");
-    assert_eq!(run.code, 255, "{}", run.transcript());
+    run.assert_code(255);
     assert!(
         run.stderr.starts_with(&format!(
             "{prompt}Host key verification failed.\nUnable to SSH to remote host: "
@@ -594,7 +594,7 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
 
     // Answering yes trusts the key and records it; the next run asks nothing.
     let run = fleetctl(sshd, &args(&flags, &[ep, "status", port, "hello"]), "yes\n");
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     assert_eq!(
         run.stderr,
         format!(
@@ -630,7 +630,7 @@ fn host_keys_unknown_refused_accepted_or_unchecked() {
         &args(&flags_changed, &[ep, tunnel, "list-units"]),
         "yes\n",
     );
-    assert_eq!(run.code, 1, "{}", run.transcript());
+    run.assert_code(1);
     assert!(
         run.stderr
             .starts_with("Unable to initialize client: failed initializing SSH client: "),
@@ -794,7 +794,7 @@ fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
         "echo shell-$((6*7))\nexit 5\n",
         &sock,
     );
-    assert_eq!(run.code, 5, "{}", run.transcript());
+    run.assert_code(5);
     assert_eq!(run.stdout, "shell-42\n");
     // The same through the tunnel host (a ProxyCommand), to a unit's machine.
     let run = fleetctl_with(
@@ -803,7 +803,7 @@ fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
         "echo via-tunnel\n",
         &sock,
     );
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     assert_eq!(run.stdout, "via-tunnel\n");
     assert_eq!(sshd.commands(), ["<shell>", "<shell>"]);
 
@@ -879,12 +879,12 @@ fn authentication_through_the_agent_or_a_clear_error() {
         "",
         &[home, sock],
     );
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    run.assert_code(0);
     assert!(run.stdout.starts_with("* hello.service"), "{}", run.stdout);
 
     // No agent and no keys: a clear error naming what was tried.
     let run = fleetctl_with(sshd, &args(flags, &[ep, tunnel, "list-units"]), "", &[home]);
-    assert_eq!(run.code, 1, "{}", run.transcript());
+    run.assert_code(1);
     assert!(
         run.stderr
             .starts_with("Unable to initialize client: failed initializing SSH client: "),
@@ -898,7 +898,7 @@ fn authentication_through_the_agent_or_a_clear_error() {
         "",
         &[home],
     );
-    assert_eq!(run.code, 1, "{}", run.transcript());
+    run.assert_code(1);
     assert!(
         run.stderr.starts_with("Failed building SSH client: "),
         "{}",

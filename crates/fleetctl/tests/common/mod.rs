@@ -24,6 +24,12 @@ impl Run {
             self.code, self.stdout, self.stderr
         )
     }
+
+    /// Asserts that fleetctl exited with `code`, showing the whole transcript if not.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) {
+        assert_eq!(self.code, code, "{}", self.transcript());
+    }
 }
 
 /// A temporary directory with unit files, used as fleetctl's working directory.
