@@ -316,6 +316,30 @@ async fn start(transport_of: &Fixture, replies: Vec<Reply>) -> (ReplayServer, fl
     (server, client)
 }
 
+/// Replay the fixture `name` alone (after discovery): run `call` against it, check that exactly
+/// the fixture's request was sent, and hand back what `call` returned with the fixture.
+async fn replay<T, Fut>(name: &str, call: impl FnOnce(fleet::Client) -> Fut) -> (T, Fixture)
+where
+    Fut: std::future::Future<Output = T>,
+{
+    let fx = Fixture::load(name);
+    let (server, client) = start(&fx, vec![fx.reply()]).await;
+    let out = call(client).await;
+    assert_requests(&server, &[&fx]);
+    (out, fx)
+}
+
+/// Replay the fixture `name`, an error answer: `call` fails with the fixture's code and
+/// message, after sending exactly the fixture's request.
+async fn replay_api_error<T, Fut>(name: &str, call: impl FnOnce(fleet::Client) -> Fut)
+where
+    T: std::fmt::Debug,
+    Fut: std::future::Future<Output = Result<T, fleet::Error>>,
+{
+    let (result, fx) = replay(name, call).await;
+    assert_api_error(&result.unwrap_err(), &fx);
+}
+
 /// Assert the requests: discovery first, then exactly the fixtures' requests, in order.
 fn assert_requests(server: &ReplayServer, expected: &[&Fixture]) {
     let got = server.requests();
@@ -619,15 +643,10 @@ async fn page_token_errors_end_the_stream_with_the_api_error() {
 #[tokio::test]
 async fn server_errors_on_list_are_api_errors() {
     for name in ["unavailable-503", "etcd-down-500"] {
-        let fx = Fixture::load(name);
-        let (server, client) = start(&fx, vec![fx.reply()]).await;
-        let err = client
-            .list_units()
-            .try_collect::<Vec<_>>()
-            .await
-            .unwrap_err();
-        assert_api_error(&err, &fx);
-        assert_requests(&server, &[&fx]);
+        replay_api_error(name, |client| async move {
+            client.list_units().try_collect::<Vec<_>>().await
+        })
+        .await;
     }
 }
 
@@ -695,11 +714,11 @@ async fn units_get_errors() {
             "poison.service",
         ),
     ] {
-        let fx = Fixture::load(name);
-        let (server, client) = start(&fx, vec![fx.reply()]).await;
-        let err = client.get_unit(unit_name).await.unwrap_err();
-        assert_api_error(&err, &fx);
-        assert_requests(&server, &[&fx]);
+        replay_api_error(
+            name,
+            |client| async move { client.get_unit(unit_name).await },
+        )
+        .await;
     }
     // The python-fleet idiom: a missing unit is code 404.
     let fx = Fixture::load("units-get-missing-404");
@@ -785,24 +804,20 @@ async fn units_create_errors() {
     assert_requests(&server, &[&fx]);
 
     // A unit without options: `"options": []`.
-    let fx = Fixture::load("units-create-empty-options-409");
-    let (server, client) = start(&fx, vec![fx.reply()]).await;
-    let err = client
-        .create_unit("nooptions.service", &fleet::Unit::new())
-        .await
-        .unwrap_err();
-    assert_api_error(&err, &fx);
-    assert_requests(&server, &[&fx]);
+    replay_api_error("units-create-empty-options-409", |client| async move {
+        client
+            .create_unit("nooptions.service", &fleet::Unit::new())
+            .await
+    })
+    .await;
 
     // Setting the desired state of a unit that does not exist.
-    let fx = Fixture::load("units-create-no-options-409");
-    let (server, client) = start(&fx, vec![fx.reply()]).await;
-    let err = client
-        .set_unit_desired_state("nooptions.service", fleet::DesiredState::Launched)
-        .await
-        .unwrap_err();
-    assert_api_error(&err, &fx);
-    assert_requests(&server, &[&fx]);
+    replay_api_error("units-create-no-options-409", |client| async move {
+        client
+            .set_unit_desired_state("nooptions.service", fleet::DesiredState::Launched)
+            .await
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -866,14 +881,10 @@ async fn units_set_desired_state_errors() {
             fleet::DesiredState::Inactive,
         ),
     ] {
-        let fx = Fixture::load(name);
-        let (server, client) = start(&fx, vec![fx.reply()]).await;
-        let err = client
-            .set_unit_desired_state(unit_name, state)
-            .await
-            .unwrap_err();
-        assert_api_error(&err, &fx);
-        assert_requests(&server, &[&fx]);
+        replay_api_error(name, |client| async move {
+            client.set_unit_desired_state(unit_name, state).await
+        })
+        .await;
     }
 }
 
@@ -892,11 +903,10 @@ async fn units_destroy() {
         ("units-delete-missing-404", "east.service"),
         ("units-delete-invalid-desired-state-500", "poison.service"),
     ] {
-        let fx = Fixture::load(name);
-        let (server, client) = start(&fx, vec![fx.reply()]).await;
-        let err = client.destroy_unit(unit_name).await.unwrap_err();
-        assert_api_error(&err, &fx);
-        assert_requests(&server, &[&fx]);
+        replay_api_error(name, |client| async move {
+            client.destroy_unit(unit_name).await
+        })
+        .await;
     }
 }
 
