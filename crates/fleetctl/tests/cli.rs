@@ -17,6 +17,13 @@ macro_rules! snap {
     };
 }
 
+/// Snapshots `run(args)` under `name` for each `(name, args)` case.
+fn snaps(run: impl Fn(&[&str]) -> Run, cases: &[(&str, &[&str])]) {
+    for &(name, args) in cases {
+        snap!(name, run(args));
+    }
+}
+
 /// Runs a sequence of commands in one work dir against one server; each step is snapshotted.
 fn steps(endpoint: &str, wd: &Workdir, steps: &[&[&str]]) -> String {
     let mut all = String::new();
@@ -65,38 +72,42 @@ impl Fleet {
 #[test]
 fn list_machines() {
     let t = Fleet::new();
-    snap!("list_machines", t.run(&["list-machines"]));
-    snap!("list_machines_full", t.run(&["list-machines", "--full"]));
-    snap!(
-        "list_machines_l_no_legend",
-        t.run(&["list-machines", "-l", "--no-legend"])
-    );
-    snap!(
-        "list_machines_fields",
-        t.run(&["list-machines", "--fields=ip,machine"])
-    );
-    snap!(
-        "list_machines_bad_field",
-        t.run(&["list-machines", "--fields=ip,bogus"])
-    );
-    snap!(
-        "list_machines_empty_fields",
-        t.run(&["list-machines", "--fields="])
-    );
-    snap!(
-        "list_machines_json",
-        t.run(&["list-machines", "-o", "json"])
+    snaps(
+        |args| t.run(args),
+        &[
+            ("list_machines", &["list-machines"]),
+            ("list_machines_full", &["list-machines", "--full"]),
+            (
+                "list_machines_l_no_legend",
+                &["list-machines", "-l", "--no-legend"],
+            ),
+            (
+                "list_machines_fields",
+                &["list-machines", "--fields=ip,machine"],
+            ),
+            (
+                "list_machines_bad_field",
+                &["list-machines", "--fields=ip,bogus"],
+            ),
+            (
+                "list_machines_empty_fields",
+                &["list-machines", "--fields="],
+            ),
+            ("list_machines_json", &["list-machines", "-o", "json"]),
+        ],
     );
 }
 
 #[test]
 fn list_on_empty_cluster() {
     let t = Fleet::new();
-    snap!("list_units_empty", t.run(&["list-units"]));
-    snap!("list_unit_files_empty", t.run(&["list-unit-files"]));
-    snap!(
-        "list_units_empty_json",
-        t.run(&["list-units", "-o", "json"])
+    snaps(
+        |args| t.run(args),
+        &[
+            ("list_units_empty", &["list-units"]),
+            ("list_unit_files_empty", &["list-unit-files"]),
+            ("list_units_empty_json", &["list-units", "-o", "json"]),
+        ],
     );
 }
 
@@ -237,11 +248,16 @@ fn cat() {
     let t = Fleet::new();
     t.wd.write("hello.service", HELLO);
     t.run(&["submit", "hello.service"]);
-    snap!("cat", t.run(&["cat", "hello"]));
-    snap!("cat_json", t.run(&["cat", "-o", "json", "hello"]));
-    snap!("cat_missing", t.run(&["cat", "missing"]));
-    snap!("cat_two", t.run(&["cat", "a", "b"]));
-    snap!("cat_none", t.run(&["cat"]));
+    snaps(
+        |args| t.run(args),
+        &[
+            ("cat", &["cat", "hello"]),
+            ("cat_json", &["cat", "-o", "json", "hello"]),
+            ("cat_missing", &["cat", "missing"]),
+            ("cat_two", &["cat", "a", "b"]),
+            ("cat_none", &["cat"]),
+        ],
+    );
 }
 
 #[test]
@@ -307,24 +323,30 @@ fn argument_errors() {
 fn client_setup_errors() {
     let wd = Workdir::new();
     let run = |args: &[&str]| fleetctl_env(None, wd.path(), args, &[]);
-    snap!("driver_etcd", run(&["--driver=etcd", "list-units"]));
-    snap!("driver_unknown", run(&["--driver=foo", "list-units"]));
-    // Nothing listens on port 1: the tunnel is opened before the command runs, as in fleetctl.
-    snap!("tunnel", run(&["--tunnel", "127.0.0.1:1", "list-machines"]));
-    snap!(
-        "endpoint_no_scheme",
-        run(&["--endpoint=/var/run/fleet.sock", "list-units"])
-    );
-    snap!(
-        "endpoint_unix_host",
-        run(&["--endpoint=unix://var/run/fleet.sock", "list-units"])
-    );
-    snap!(
-        "endpoint_unreachable",
-        run(&[
-            "--endpoint=unix:///nonexistent/fleet.sock",
-            "list-unit-files"
-        ])
+    snaps(
+        run,
+        &[
+            ("driver_etcd", &["--driver=etcd", "list-units"]),
+            ("driver_unknown", &["--driver=foo", "list-units"]),
+            // Nothing listens on port 1: the tunnel is opened before the command runs, as in
+            // fleetctl.
+            ("tunnel", &["--tunnel", "127.0.0.1:1", "list-machines"]),
+            (
+                "endpoint_no_scheme",
+                &["--endpoint=/var/run/fleet.sock", "list-units"],
+            ),
+            (
+                "endpoint_unix_host",
+                &["--endpoint=unix://var/run/fleet.sock", "list-units"],
+            ),
+            (
+                "endpoint_unreachable",
+                &[
+                    "--endpoint=unix:///nonexistent/fleet.sock",
+                    "list-unit-files",
+                ],
+            ),
+        ],
     );
     let tunnel_env = fleetctl_env(
         None,
