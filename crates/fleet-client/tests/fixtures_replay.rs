@@ -514,11 +514,11 @@ async fn units_list_fixtures() {
         "units-list-empty",
         "units-list-empty-unix",
     ] {
-        let fx = Fixture::load(name);
-        let (server, client) = start(&fx, vec![fx.reply()]).await;
-        let units: Vec<fleet::Unit> = client.list_units().try_collect().await.unwrap();
+        let (units, fx) = replay(name, |client| async move {
+            client.list_units().try_collect::<Vec<_>>().await.unwrap()
+        })
+        .await;
         assert_units(&units, json_list(&fx.body_json(), "units"));
-        assert_requests(&server, &[&fx]);
     }
 }
 
@@ -663,11 +663,11 @@ async fn units_get_fixtures() {
         ("units-get-after-changed-options", "hello.service"),
         ("units-get-empty-option-value", "emptyval.service"),
     ] {
-        let fx = Fixture::load(name);
-        let (server, client) = start(&fx, vec![fx.reply()]).await;
-        let unit = client.get_unit(unit_name).await.unwrap();
+        let (unit, fx) = replay(name, |client| async move {
+            client.get_unit(unit_name).await.unwrap()
+        })
+        .await;
         assert_unit(&unit, &fx.body_json());
-        assert_requests(&server, &[&fx]);
     }
 }
 
@@ -894,10 +894,10 @@ async fn units_destroy() {
         ("units-delete-204", "east.service"),
         ("units-delete-unix-204", "foo@bar.service"),
     ] {
-        let fx = Fixture::load(name);
-        let (server, client) = start(&fx, vec![fx.reply()]).await;
-        client.destroy_unit(unit_name).await.unwrap();
-        assert_requests(&server, &[&fx]);
+        replay(name, |client| async move {
+            client.destroy_unit(unit_name).await.unwrap();
+        })
+        .await;
     }
     for (name, unit_name) in [
         ("units-delete-missing-404", "east.service"),
@@ -1008,11 +1008,11 @@ async fn unit_states_list_fixtures() {
 #[tokio::test]
 async fn unit_state_get_fixtures() {
     for name in ["state-get", "state-get-after-set-loaded"] {
-        let fx = Fixture::load(name);
-        let (server, client) = start(&fx, vec![fx.reply()]).await;
-        let state = client.get_unit_state("hello.service").await.unwrap();
+        let (state, fx) = replay(name, |client| async move {
+            client.get_unit_state("hello.service").await.unwrap()
+        })
+        .await;
         assert_states(std::slice::from_ref(&state), &[fx.body_json()]);
-        assert_requests(&server, &[&fx]);
     }
 }
 
@@ -1121,11 +1121,15 @@ async fn machines_list_fixtures() {
         "machines-list-after-patch",
         "machines-list-after-patch-remove",
     ] {
-        let fx = Fixture::load(name);
-        let (server, client) = start(&fx, vec![fx.reply()]).await;
-        let machines: Vec<fleet::Machine> = client.list_machines().try_collect().await.unwrap();
+        let (machines, fx) = replay(name, |client| async move {
+            client
+                .list_machines()
+                .try_collect::<Vec<_>>()
+                .await
+                .unwrap()
+        })
+        .await;
         assert_machines(&machines, json_list(&fx.body_json(), "machines"));
-        assert_requests(&server, &[&fx]);
     }
 }
 
