@@ -30,6 +30,13 @@ impl Run {
     pub fn assert_code(&self, code: i32) {
         assert_eq!(self.code, code, "{}", self.transcript());
     }
+
+    /// Asserts that fleetctl exited with 1 and a message on stderr that starts with `prefix`.
+    #[track_caller]
+    pub fn assert_error(&self, prefix: &str) {
+        self.assert_code(1);
+        assert!(self.stderr.starts_with(prefix), "{}", self.stderr);
+    }
 }
 
 /// A temporary directory with unit files, used as fleetctl's working directory.
