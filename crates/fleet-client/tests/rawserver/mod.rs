@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -79,27 +80,9 @@ impl Server {
     {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let connections = Arc::new(AtomicUsize::new(0));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let handler = Arc::new(handler);
-        let (c, r) = (connections.clone(), requests.clone());
-        let task = tokio::spawn(async move {
-            let mut held = Vec::new();
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                c.fetch_add(1, Ordering::SeqCst);
-                held.push(tokio::spawn(serve_conn(stream, handler.clone(), r.clone())));
-            }
-        });
-        Server {
-            addr,
-            socket: None,
-            connections,
-            requests,
-            task,
-        }
+        Server::serve(listener, addr, None, handler, |stream| async move {
+            Some(stream)
+        })
     }
 
     /// Serve on a unix socket at `path` instead.
@@ -108,27 +91,10 @@ impl Server {
         H: Fn(&Req) -> Action + Send + Sync + 'static,
     {
         let listener = UnixListener::bind(&path).expect("bind unix");
-        let connections = Arc::new(AtomicUsize::new(0));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let handler = Arc::new(handler);
-        let (c, r) = (connections.clone(), requests.clone());
-        let task = tokio::spawn(async move {
-            let mut held = Vec::new();
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                c.fetch_add(1, Ordering::SeqCst);
-                held.push(tokio::spawn(serve_conn(stream, handler.clone(), r.clone())));
-            }
-        });
-        Server {
-            addr: ([127, 0, 0, 1], 0).into(),
-            socket: Some(path),
-            connections,
-            requests,
-            task,
-        }
+        let addr = ([127, 0, 0, 1], 0).into();
+        Server::serve(listener, addr, Some(path), handler, |stream| async move {
+            Some(stream)
+        })
     }
 
     /// Serve HTTPS on 127.0.0.1: each accepted connection goes through `acceptor` first.
@@ -138,27 +104,49 @@ impl Server {
     {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        Server::serve(listener, addr, None, handler, move |stream| {
+            let acceptor = acceptor.clone();
+            async move { acceptor.accept(stream).await.ok() }
+        })
+    }
+
+    /// Accept connections from `listener` until the server is dropped: count each, pass it
+    /// through `wrap` (a TLS handshake, say; a connection it refuses is dropped) and serve it.
+    fn serve<L, H, W, F, S>(
+        listener: L,
+        addr: std::net::SocketAddr,
+        socket: Option<std::path::PathBuf>,
+        handler: H,
+        wrap: W,
+    ) -> Server
+    where
+        L: Listen,
+        H: Fn(&Req) -> Action + Send + Sync + 'static,
+        W: Fn(L::Conn) -> F + Send + 'static,
+        F: Future<Output = Option<S>> + Send + 'static,
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let connections = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let handler = Arc::new(handler);
         let (c, r) = (connections.clone(), requests.clone());
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
+                let Ok(stream) = listener.next().await else {
                     return;
                 };
                 c.fetch_add(1, Ordering::SeqCst);
-                let (acceptor, handler, r) = (acceptor.clone(), handler.clone(), r.clone());
+                let (wrapped, handler, r) = (wrap(stream), handler.clone(), r.clone());
                 tokio::spawn(async move {
-                    if let Ok(tls) = acceptor.accept(stream).await {
-                        serve_conn(tls, handler, r).await;
+                    if let Some(stream) = wrapped.await {
+                        serve_conn(stream, handler, r).await;
                     }
                 });
             }
         });
         Server {
             addr,
-            socket: None,
+            socket,
             connections,
             requests,
             task,
@@ -179,6 +167,26 @@ impl Server {
 
     pub fn requests(&self) -> Vec<Req> {
         self.requests.lock().unwrap().clone()
+    }
+}
+
+/// A listener the server accepts connections from.
+trait Listen: Send + 'static {
+    type Conn: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    fn next(&self) -> impl Future<Output = std::io::Result<Self::Conn>> + Send;
+}
+
+impl Listen for TcpListener {
+    type Conn = tokio::net::TcpStream;
+    async fn next(&self) -> std::io::Result<Self::Conn> {
+        Ok(self.accept().await?.0)
+    }
+}
+
+impl Listen for UnixListener {
+    type Conn = tokio::net::UnixStream;
+    async fn next(&self) -> std::io::Result<Self::Conn> {
+        Ok(self.accept().await?.0)
     }
 }
 
