@@ -137,6 +137,11 @@ impl Setup {
     fn run(&self, rest: &[&str]) -> Run {
         fleetctl(&self.sshd, &args(&self.flags, rest), "")
     }
+
+    /// [`fleetctl_with`] the setup's flags and then `rest`.
+    fn run_with(&self, rest: &[&str], stdin: &str, env: &[(&str, &OsStr)]) -> Run {
+        fleetctl_with(&self.sshd, &args(&self.flags, rest), stdin, env)
+    }
 }
 
 /// [`setup_with`] the usual sshd: `LogLevel VERBOSE`, streamlocal allowed.
@@ -778,7 +783,6 @@ fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
     };
     let Setup {
         sshd,
-        flags,
         ep,
         port,
         tunnel,
@@ -788,18 +792,16 @@ fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
     let sock = [("SSH_AUTH_SOCK", agent.socket().as_os_str())];
 
     // No command: a shell (fed from stdin here, as there is no terminal).
-    let run = fleetctl_with(
-        sshd,
-        &args(flags, &[ep, "ssh", port, "5e1f"]),
+    let run = t.run_with(
+        &[ep, "ssh", port, "5e1f"],
         "echo shell-$((6*7))\nexit 5\n",
         &sock,
     );
     run.assert_code(5);
     assert_eq!(run.stdout, "shell-42\n");
     // The same through the tunnel host (a ProxyCommand), to a unit's machine.
-    let run = fleetctl_with(
-        sshd,
-        &args(flags, &[ep, tunnel, "ssh", port, "-u", "hello"]),
+    let run = t.run_with(
+        &[ep, tunnel, "ssh", port, "-u", "hello"],
         "echo via-tunnel\n",
         &sock,
     );
@@ -808,19 +810,15 @@ fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
     assert_eq!(sshd.commands(), ["<shell>", "<shell>"]);
 
     // -A forwards the agent: the remote side sees a socket.
-    let run = fleetctl_with(
-        sshd,
-        &args(
-            flags,
-            &[
-                ep,
-                "ssh",
-                port,
-                "-A",
-                "5e1f",
-                r#"test -S "$SSH_AUTH_SOCK" && echo forwarded"#,
-            ],
-        ),
+    let run = t.run_with(
+        &[
+            ep,
+            "ssh",
+            port,
+            "-A",
+            "5e1f",
+            r#"test -S "$SSH_AUTH_SOCK" && echo forwarded"#,
+        ],
         "",
         &sock,
     );
@@ -831,18 +829,14 @@ fn ssh_shell_and_agent_forwarding_use_the_openssh_client() {
         run.transcript()
     );
     // Without -A it does not.
-    let run = fleetctl_with(
-        sshd,
-        &args(
-            flags,
-            &[
-                ep,
-                "ssh",
-                port,
-                "5e1f",
-                r#"test -S "$SSH_AUTH_SOCK" || echo none"#,
-            ],
-        ),
+    let run = t.run_with(
+        &[
+            ep,
+            "ssh",
+            port,
+            "5e1f",
+            r#"test -S "$SSH_AUTH_SOCK" || echo none"#,
+        ],
         "",
         &sock,
     );
@@ -861,7 +855,6 @@ fn authentication_through_the_agent_or_a_clear_error() {
     };
     let Setup {
         sshd,
-        flags,
         ep,
         port,
         tunnel,
@@ -873,17 +866,12 @@ fn authentication_through_the_agent_or_a_clear_error() {
     let home = ("HOME", empty_home.path().as_os_str());
     let sock = ("SSH_AUTH_SOCK", agent.socket().as_os_str());
 
-    let run = fleetctl_with(
-        sshd,
-        &args(flags, &[ep, tunnel, "status", port, "hello"]),
-        "",
-        &[home, sock],
-    );
+    let run = t.run_with(&[ep, tunnel, "status", port, "hello"], "", &[home, sock]);
     run.assert_code(0);
     assert!(run.stdout.starts_with("* hello.service"), "{}", run.stdout);
 
     // No agent and no keys: a clear error naming what was tried.
-    let run = fleetctl_with(sshd, &args(flags, &[ep, tunnel, "list-units"]), "", &[home]);
+    let run = t.run_with(&[ep, tunnel, "list-units"], "", &[home]);
     run.assert_code(1);
     assert!(
         run.stderr
@@ -892,12 +880,7 @@ fn authentication_through_the_agent_or_a_clear_error() {
         run.stderr
     );
     assert!(run.stderr.contains("SSH_AUTH_SOCK"), "{}", run.stderr);
-    let run = fleetctl_with(
-        sshd,
-        &args(flags, &[ep, "ssh", port, "5e1f", "true"]),
-        "",
-        &[home],
-    );
+    let run = t.run_with(&[ep, "ssh", port, "5e1f", "true"], "", &[home]);
     run.assert_code(1);
     assert!(
         run.stderr.starts_with("Failed building SSH client: "),
