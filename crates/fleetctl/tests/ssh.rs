@@ -206,24 +206,23 @@ fn api_through_the_tunnel_over_tcp_and_the_unix_socket() {
     assert!(sshd.commands().is_empty(), "{:?}", sshd.commands());
 
     // The same through FLEETCTL_TUNNEL and friends.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetctl"));
-    let out = cmd
-        .env_remove("SSH_AUTH_SOCK")
-        .env("HOME", sshd.home())
-        .env("FLEETCTL_TUNNEL", sshd.host_port())
-        .env("FLEETCTL_SSH_USERNAME", sshd.user())
-        .env("FLEETCTL_KNOWN_HOSTS_FILE", kh)
-        .env("FLEETCTL_SSH_TIMEOUT", "5")
-        .env("FLEETCTL_ENDPOINT", &tcp)
-        .args(["list-units", "--no-legend", "--fields=unit"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let host_port = sshd.host_port();
+    let run = fleetctl_with(
+        sshd,
+        &["list-units", "--no-legend", "--fields=unit"],
+        "",
+        &[
+            ("FLEETCTL_TUNNEL", host_port.as_ref()),
+            ("FLEETCTL_SSH_USERNAME", sshd.user().as_ref()),
+            ("FLEETCTL_KNOWN_HOSTS_FILE", kh.as_os_str()),
+            ("FLEETCTL_SSH_TIMEOUT", "5".as_ref()),
+            ("FLEETCTL_ENDPOINT", tcp.as_ref()),
+        ],
+    );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "everywhere.service\nfailing.service\nhello.service\n",
+        run.stdout, "everywhere.service\nfailing.service\nhello.service\n",
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        run.stderr
     );
 }
 
