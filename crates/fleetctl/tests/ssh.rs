@@ -736,21 +736,20 @@ fn fd_forward_copies_stdin_and_stdout_to_a_unix_socket() {
     );
 
     // The end of stdin ends it too, as in fleetctl.
-    let out = Command::new(bin)
-        .arg("fd-forward")
-        .arg(&socket)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    // fd-forward with these arguments and no input.
+    let fd_forward = |args: &[&OsStr]| {
+        Command::new(bin)
+            .arg("fd-forward")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = fd_forward(&[socket.as_os_str()]);
     assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
 
     let missing = socket.with_file_name("missing.sock");
-    let out = Command::new(bin)
-        .arg("fd-forward")
-        .arg(&missing)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = fd_forward(&[missing.as_os_str()]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -763,11 +762,7 @@ fn fd_forward_copies_stdin_and_stdout_to_a_unix_socket() {
             missing.display()
         )
     );
-    let out = Command::new(bin)
-        .args(["fd-forward", "a", "b"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = fd_forward(&["a".as_ref(), "b".as_ref()]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
