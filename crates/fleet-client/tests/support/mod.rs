@@ -245,6 +245,26 @@ struct Shared {
     request_seen: Notify,
 }
 
+/// A listener the server accepts connections from.
+trait Listen: Send + 'static {
+    type Conn: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    fn next(&self) -> impl std::future::Future<Output = std::io::Result<Self::Conn>> + Send;
+}
+
+impl Listen for TcpListener {
+    type Conn = tokio::net::TcpStream;
+    async fn next(&self) -> std::io::Result<Self::Conn> {
+        Ok(self.accept().await?.0)
+    }
+}
+
+impl Listen for UnixListener {
+    type Conn = tokio::net::UnixStream;
+    async fn next(&self) -> std::io::Result<Self::Conn> {
+        Ok(self.accept().await?.0)
+    }
+}
+
 /// A server that answers requests with a script of replies, in order, across connections, and
 /// records every request. Requests past the end of the script get a 500 saying so.
 #[derive(Debug)]
@@ -272,26 +292,7 @@ impl ReplayServer {
     pub async fn tcp(script: Vec<Reply>) -> ReplayServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let shared = Arc::new(Shared {
-            script: Mutex::new(script.into()),
-            ..Default::default()
-        });
-        let s = shared.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let n = s.connections.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(serve_connection(stream, n, s.clone()));
-            }
-        });
-        ReplayServer {
-            shared,
-            kind: Listening::Tcp(addr),
-            task,
-            _dir: None,
-        }
+        ReplayServer::serve(listener, script, Listening::Tcp(addr), None)
     }
 
     /// Listen on a unix socket in a fresh temporary directory.
@@ -299,6 +300,16 @@ impl ReplayServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("fleet.sock");
         let listener = UnixListener::bind(&path).expect("bind unix socket");
+        ReplayServer::serve(listener, script, Listening::Unix(path), Some(dir))
+    }
+
+    /// Answer `script` on the connections accepted from `listener` until the server is dropped.
+    fn serve<L: Listen>(
+        listener: L,
+        script: Vec<Reply>,
+        kind: Listening,
+        dir: Option<tempfile::TempDir>,
+    ) -> ReplayServer {
         let shared = Arc::new(Shared {
             script: Mutex::new(script.into()),
             ..Default::default()
@@ -306,7 +317,7 @@ impl ReplayServer {
         let s = shared.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
+                let Ok(stream) = listener.next().await else {
                     return;
                 };
                 let n = s.connections.fetch_add(1, Ordering::SeqCst);
@@ -315,9 +326,9 @@ impl ReplayServer {
         });
         ReplayServer {
             shared,
-            kind: Listening::Unix(path),
+            kind,
             task,
-            _dir: Some(dir),
+            _dir: dir,
         }
     }
 
