@@ -66,26 +66,23 @@ fn one_unit_fleet() -> impl Fn(&Req) -> Action + Send + Sync + 'static {
                 Action::Respond(if created { 201 } else { 204 }, "text/plain", String::new())
             }
             ("GET", "/fleet/v1/units/hello.service") => match unit.as_deref() {
-                Some(d) => Action::Respond(
+                Some(d) => Action::json(
                     200,
-                    "application/json",
                     UNIT_JSON.replace(
                         r#""desiredState":"launched""#,
                         &format!(r#""desiredState":"{d}""#),
                     ),
                 ),
-                None => Action::Respond(
+                None => Action::json(
                     404,
-                    "application/json",
-                    r#"{"error":{"code":404,"message":"unit does not exist"}}"#.into(),
+                    r#"{"error":{"code":404,"message":"unit does not exist"}}"#,
                 ),
             },
             ("DELETE", "/fleet/v1/units/hello.service") => match unit.take() {
                 Some(_) => Action::Respond(204, "text/plain", String::new()),
-                None => Action::Respond(
+                None => Action::json(
                     404,
-                    "application/json",
-                    r#"{"error":{"code":404,"message":"unit does not exist"}}"#.into(),
+                    r#"{"error":{"code":404,"message":"unit does not exist"}}"#,
                 ),
             },
             ("GET", "/fleet/v1/units") => {
@@ -95,20 +92,10 @@ fn one_unit_fleet() -> impl Fn(&Req) -> Action + Send + Sync + 'static {
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(1);
                 let next = (page < 10).then(|| format!("p{}", page + 1));
-                Action::Respond(
-                    200,
-                    "application/json",
-                    units_page((page - 1) * 100, 100, next.as_deref()),
-                )
+                Action::json(200, units_page((page - 1) * 100, 100, next.as_deref()))
             }
-            ("PATCH", "/fleet/v1/machines") => {
-                Action::Respond(204, "application/json", String::new())
-            }
-            _ => Action::Respond(
-                404,
-                "application/json",
-                r#"{"error":{"code":404,"message":""}}"#.into(),
-            ),
+            ("PATCH", "/fleet/v1/machines") => Action::json(204, String::new()),
+            _ => Action::json(404, r#"{"error":{"code":404,"message":""}}"#),
         }
     }
 }
@@ -275,10 +262,7 @@ fn inside_an_async_runtime_every_call_is_an_error_not_a_panic() {
 
 #[tokio::test]
 async fn units_from_an_async_client_say_to_use_the_async_methods() {
-    let server = Server::start(with_discovery(|_req| {
-        Action::Respond(200, "application/json", UNIT_JSON.into())
-    }))
-    .await;
+    let server = Server::start(with_discovery(|_req| Action::json(200, UNIT_JSON))).await;
     let client = fleet::Client::new(&server.endpoint()).await.unwrap();
     let unit = client.get_unit("hello.service").await.unwrap();
     // Blocking here would be wrong anyway; the async-origin check comes first.

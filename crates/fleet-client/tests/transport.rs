@@ -44,11 +44,7 @@ async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
 
 fn paged_units(req: &rawserver::Req) -> Action {
     if req.path() != "/fleet/v1/units" {
-        return Action::Respond(
-            404,
-            "application/json",
-            r#"{"error":{"code":404,"message":""}}"#.into(),
-        );
+        return Action::json(404, r#"{"error":{"code":404,"message":""}}"#);
     }
     let page: usize = match req.query() {
         None => 1,
@@ -58,18 +54,10 @@ fn paged_units(req: &rawserver::Req) -> Action {
             .unwrap_or(0),
     };
     if page == 0 || page > 10 {
-        return Action::Respond(
-            400,
-            "application/json",
-            r#"{"error":{"code":400,"message":"bad token"}}"#.into(),
-        );
+        return Action::json(400, r#"{"error":{"code":400,"message":"bad token"}}"#);
     }
     let next = (page < 10).then(|| format!("p{}", page + 1));
-    Action::Respond(
-        200,
-        "application/json",
-        units_page((page - 1) * 100, 100, next.as_deref()),
-    )
+    Action::json(200, units_page((page - 1) * 100, 100, next.as_deref()))
 }
 
 #[tokio::test]
@@ -137,12 +125,11 @@ async fn list_is_lazy_and_fetches_one_page_at_a_time() {
 async fn a_page_error_ends_the_stream_after_the_items_before_it() {
     let server = Server::start(with_discovery(|req| {
         if req.query().is_none() {
-            Action::Respond(200, "application/json", units_page(0, 2, Some("garbage")))
+            Action::json(200, units_page(0, 2, Some("garbage")))
         } else {
-            Action::Respond(
+            Action::json(
                 400,
-                "application/json",
-                r#"{"error":{"code":400,"message":"illegal base64 data at input byte 4"}}"#.into(),
+                r#"{"error":{"code":400,"message":"illegal base64 data at input byte 4"}}"#,
             )
         }
     }))
@@ -163,7 +150,7 @@ async fn a_page_error_ends_the_stream_after_the_items_before_it() {
 #[tokio::test]
 async fn a_repeated_page_token_stops_instead_of_looping() {
     let server = Server::start(with_discovery(|_req| {
-        Action::Respond(200, "application/json", units_page(0, 1, Some("same")))
+        Action::json(200, units_page(0, 1, Some("same")))
     }))
     .await;
     let client = fleet::Client::new(&server.endpoint()).await.unwrap();
@@ -186,11 +173,7 @@ async fn connection_closed_without_response_is_no_response() {
         if req.path() == "/fleet/v1/state/missing.service" {
             Action::Close
         } else {
-            Action::Respond(
-                200,
-                "application/json",
-                r#"{"hash":"5c53d90a","machineID":"113f","name":"hello.service","systemdActiveState":"active","systemdLoadState":"loaded","systemdSubState":"running"}"#.into(),
-            )
+            Action::json(200, r#"{"hash":"5c53d90a","machineID":"113f","name":"hello.service","systemdActiveState":"active","systemdLoadState":"loaded","systemdSubState":"running"}"#)
         }
     }))
     .await;
@@ -296,7 +279,7 @@ async fn an_unreachable_endpoint_is_a_discovery_error_naming_it() {
 async fn discovery_failures_say_why() {
     let cases: Vec<(Action, &str)> = vec![
         (
-            Action::Respond(404, "application/json", r#"{"error":{"code":404,"message":""}}"#.into()),
+            Action::json(404, r#"{"error":{"code":404,"message":""}}"#),
             "HTTP 404",
         ),
         (
@@ -304,14 +287,13 @@ async fn discovery_failures_say_why() {
             "not valid JSON",
         ),
         (
-            Action::Respond(200, "application/json", r#"{"id":"compute:v1","rootUrl":"$ENDPOINT/"}"#.into()),
+            Action::json(200, r#"{"id":"compute:v1","rootUrl":"$ENDPOINT/"}"#),
             "\"compute:v1\", not fleet v1",
         ),
         (
-            Action::Respond(
+            Action::json(
                 200,
-                "application/json",
-                r#"{"id":"fleet:v1","rootUrl":"$ENDPOINT/","servicePath":"fleet/v1/","resources":{}}"#.into(),
+                r#"{"id":"fleet:v1","rootUrl":"$ENDPOINT/","servicePath":"fleet/v1/","resources":{}}"#,
             ),
             "no Units.List method",
         ),
@@ -349,17 +331,12 @@ async fn paths_come_from_the_discovery_document() {
         );
     assert!(doc.contains("api/fleet/"), "fixture layout changed");
     let server = Server::start(move |req: &rawserver::Req| match req.path() {
-        "/fleet/v1/discovery" => Action::Respond(200, "application/json", doc.clone()),
-        "/api/fleet/units/hello.service" => Action::Respond(
+        "/fleet/v1/discovery" => Action::json(200, doc.clone()),
+        "/api/fleet/units/hello.service" => Action::json(
             200,
-            "application/json",
-            r#"{"desiredState":"launched","name":"hello.service","options":[]}"#.into(),
+            r#"{"desiredState":"launched","name":"hello.service","options":[]}"#,
         ),
-        _ => Action::Respond(
-            404,
-            "application/json",
-            r#"{"error":{"code":404,"message":"wrong path"}}"#.into(),
-        ),
+        _ => Action::json(404, r#"{"error":{"code":404,"message":"wrong path"}}"#),
     })
     .await;
     let client = fleet::Client::new(&server.endpoint()).await.unwrap();
@@ -370,10 +347,9 @@ async fn paths_come_from_the_discovery_document() {
 #[tokio::test]
 async fn statuses_map_to_errors() {
     let server = Server::start(with_discovery(|req| match req.path() {
-        "/fleet/v1/units/missing.service" => Action::Respond(
+        "/fleet/v1/units/missing.service" => Action::json(
             404,
-            "application/json",
-            r#"{"error":{"code":404,"message":"unit does not exist"}}"#.into(),
+            r#"{"error":{"code":404,"message":"unit does not exist"}}"#,
         ),
         "/fleet/v1/units/proxy.service" => {
             Action::Respond(502, "text/plain", "bad gateway\n".into())
@@ -383,14 +359,8 @@ async fn statuses_map_to_errors() {
             "text/html",
             "<a href=\"/x\">Moved Permanently</a>.".into(),
         ),
-        "/fleet/v1/units/garbled.service" => {
-            Action::Respond(200, "application/json", "{\"name\":".into())
-        }
-        _ => Action::Respond(
-            500,
-            "application/json",
-            r#"{"error":{"code":500,"message":""}}"#.into(),
-        ),
+        "/fleet/v1/units/garbled.service" => Action::json(200, "{\"name\":"),
+        _ => Action::json(500, r#"{"error":{"code":500,"message":""}}"#),
     }))
     .await;
     let client = fleet::Client::new(&server.endpoint()).await.unwrap();
@@ -439,11 +409,10 @@ async fn statuses_map_to_errors() {
 #[tokio::test]
 async fn requests_carry_host_user_agent_and_json_content_type() {
     let server = Server::start(with_discovery(|req| match req.method.as_str() {
-        "PUT" => Action::Respond(204, "application/json", String::new()),
-        _ => Action::Respond(
+        "PUT" => Action::json(204, String::new()),
+        _ => Action::json(
             200,
-            "application/json",
-            r#"{"desiredState":"loaded","name":"hello.service","options":[]}"#.into(),
+            r#"{"desiredState":"loaded","name":"hello.service","options":[]}"#,
         ),
     }))
     .await;
@@ -491,11 +460,7 @@ async fn unix_socket_endpoints_in_both_forms() {
     let server = Server::start_unix(
         path.clone(),
         with_discovery(|_| {
-            Action::Respond(
-                200,
-                "application/json",
-                r#"{"machines":[{"id":"113f16a7b4b64e9a8c1a3f0e5d2c7b01","primaryIP":"172.17.8.101"}]}"#.into(),
-            )
+            Action::json(200, r#"{"machines":[{"id":"113f16a7b4b64e9a8c1a3f0e5d2c7b01","primaryIP":"172.17.8.101"}]}"#)
         }),
     )
     .await;
@@ -562,10 +527,9 @@ fn requests_are_traced_with_method_path_and_status() {
             .unwrap();
         rt.block_on(async {
             let server = Server::start(with_discovery(|_| {
-                Action::Respond(
+                Action::json(
                     404,
-                    "application/json",
-                    r#"{"error":{"code":404,"message":"unit does not exist"}}"#.into(),
+                    r#"{"error":{"code":404,"message":"unit does not exist"}}"#,
                 )
             }))
             .await;
@@ -628,10 +592,9 @@ async fn after_a_timeout_the_next_request_gets_a_new_connection() {
         if req.path() == "/fleet/v1/units/slow.service" {
             Action::Hang
         } else {
-            Action::Respond(
+            Action::json(
                 200,
-                "application/json",
-                r#"{"desiredState":"launched","name":"ok.service","options":[]}"#.into(),
+                r#"{"desiredState":"launched","name":"ok.service","options":[]}"#,
             )
         }
     }))

@@ -36,11 +36,7 @@ async fn waits_until_the_current_state_is_reached() {
         // loaded, loaded, then launched.
         let n = g.fetch_add(1, Ordering::SeqCst);
         let current = if n < 2 { "loaded" } else { "launched" };
-        Action::Respond(
-            200,
-            "application/json",
-            SCHEDULED.replace("CURRENT", current),
-        )
+        Action::json(200, SCHEDULED.replace("CURRENT", current))
     }))
     .await;
     let client = client(&server).await;
@@ -59,11 +55,7 @@ async fn waits_until_the_current_state_is_reached() {
 #[tokio::test]
 async fn global_units_are_judged_by_their_desired_state() {
     let server = Server::start(with_discovery(|_req| {
-        Action::Respond(
-            200,
-            "application/json",
-            GLOBAL.replace("DESIRED", "launched"),
-        )
+        Action::json(200, GLOBAL.replace("DESIRED", "launched"))
     }))
     .await;
     let client = client(&server).await;
@@ -91,11 +83,7 @@ async fn global_units_are_judged_by_their_desired_state() {
 #[tokio::test]
 async fn running_out_of_time_is_a_timeout_naming_the_unit_and_state() {
     let server = Server::start(with_discovery(|_req| {
-        Action::Respond(
-            200,
-            "application/json",
-            SCHEDULED.replace("CURRENT", "loaded"),
-        )
+        Action::json(200, SCHEDULED.replace("CURRENT", "loaded"))
     }))
     .await;
     let client = client(&server).await;
@@ -119,10 +107,9 @@ async fn running_out_of_time_is_a_timeout_naming_the_unit_and_state() {
 #[tokio::test]
 async fn an_error_from_fleet_ends_the_wait_at_once() {
     let server = Server::start(with_discovery(|_req| {
-        Action::Respond(
+        Action::json(
             404,
-            "application/json",
-            r#"{"error":{"code":404,"message":"unit does not exist"}}"#.into(),
+            r#"{"error":{"code":404,"message":"unit does not exist"}}"#,
         )
     }))
     .await;

@@ -56,6 +56,13 @@ pub enum Action {
     Hang,
 }
 
+impl Action {
+    /// Answer with `status` and the JSON `body`.
+    pub fn json(status: u16, body: impl Into<String>) -> Action {
+        Action::Respond(status, "application/json", body.into())
+    }
+}
+
 /// A running server.
 pub struct Server {
     pub addr: std::net::SocketAddr,
