@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+#[path = "../support/listen.rs"]
+mod listen;
+use listen::Listen;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -174,26 +177,6 @@ impl Server {
 
     pub fn requests(&self) -> Vec<Req> {
         self.requests.lock().unwrap().clone()
-    }
-}
-
-/// A listener the server accepts connections from.
-trait Listen: Send + 'static {
-    type Conn: AsyncRead + AsyncWrite + Unpin + Send + 'static;
-    fn next(&self) -> impl Future<Output = std::io::Result<Self::Conn>> + Send;
-}
-
-impl Listen for TcpListener {
-    type Conn = tokio::net::TcpStream;
-    async fn next(&self) -> std::io::Result<Self::Conn> {
-        Ok(self.accept().await?.0)
-    }
-}
-
-impl Listen for UnixListener {
-    type Conn = tokio::net::UnixStream;
-    async fn next(&self) -> std::io::Result<Self::Conn> {
-        Ok(self.accept().await?.0)
     }
 }
 

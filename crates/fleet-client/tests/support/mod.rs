@@ -8,6 +8,8 @@
 //! transfer-encoding, location) and the body exactly as recorded.
 #![allow(dead_code)]
 
+mod listen;
+use listen::Listen;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -243,26 +245,6 @@ struct Shared {
     requests: Mutex<Vec<RawRequest>>,
     connections: AtomicUsize,
     request_seen: Notify,
-}
-
-/// A listener the server accepts connections from.
-trait Listen: Send + 'static {
-    type Conn: AsyncRead + AsyncWrite + Unpin + Send + 'static;
-    fn next(&self) -> impl std::future::Future<Output = std::io::Result<Self::Conn>> + Send;
-}
-
-impl Listen for TcpListener {
-    type Conn = tokio::net::TcpStream;
-    async fn next(&self) -> std::io::Result<Self::Conn> {
-        Ok(self.accept().await?.0)
-    }
-}
-
-impl Listen for UnixListener {
-    type Conn = tokio::net::UnixStream;
-    async fn next(&self) -> std::io::Result<Self::Conn> {
-        Ok(self.accept().await?.0)
-    }
 }
 
 /// A server that answers requests with a script of replies, in order, across connections, and
