@@ -49,6 +49,17 @@ fn server() -> TestServer {
     TestServer::start().expect("test server starts")
 }
 
+/// A fresh server, and a client to it, for each way of reaching it.
+async fn each_via() -> Vec<(Via, TestServer, fleet::Client)> {
+    let mut out = Vec::new();
+    for via in ALL {
+        let server = server();
+        let client = client(&server, via).await;
+        out.push((via, server, client));
+    }
+    out
+}
+
 fn sleep_unit() -> fleet::Unit {
     fleet::Unit::from_string("[Service]\nExecStart=/usr/bin/sleep 1d\n").unwrap()
 }
@@ -92,10 +103,7 @@ impl Connect for Counting {
 
 #[tokio::test]
 async fn create_units_made_the_four_ways() {
-    for via in ALL {
-        let server = server();
-        let client = client(&server, via).await;
-
+    for (via, _server, client) in each_via().await {
         let mut by_hand = fleet::Unit::new();
         by_hand
             .add_option("Unit", "Description", "made by hand")
@@ -149,9 +157,7 @@ async fn create_units_made_the_four_ways() {
 
 #[tokio::test]
 async fn set_desired_state_and_destroy() {
-    for via in ALL {
-        let server = server();
-        let client = client(&server, via).await;
+    for (via, _server, client) in each_via().await {
         let unit = inactive_unit();
         client.create_unit("a.service", &unit).await.unwrap();
 
@@ -178,9 +184,7 @@ async fn set_desired_state_and_destroy() {
 
 #[tokio::test]
 async fn units_from_the_cluster_change_and_destroy_themselves() {
-    for via in ALL {
-        let server = server();
-        let client = client(&server, via).await;
+    for (_via, _server, client) in each_via().await {
         let mut unit = client
             .create_unit("self.service", &inactive_unit())
             .await
@@ -244,9 +248,7 @@ async fn list_units_follows_pages() {
 
 #[tokio::test]
 async fn get_unit_and_missing_unit() {
-    for via in ALL {
-        let server = server();
-        let client = client(&server, via).await;
+    for (via, _server, client) in each_via().await {
         client
             .create_unit("web@1.service", &sleep_unit())
             .await
@@ -265,9 +267,7 @@ async fn get_unit_and_missing_unit() {
 
 #[tokio::test]
 async fn invalid_unit_names_are_refused_before_any_request() {
-    for via in ALL {
-        let server = server();
-        let client = client(&server, via).await;
+    for (via, server, client) in each_via().await {
         // A fault armed for the next request: if any refused call sent one, it would be used.
         server.inject(Fault::new(FaultKind::Status(500)));
         for (name, message) in [
@@ -302,9 +302,7 @@ async fn invalid_unit_names_are_refused_before_any_request() {
 
 #[tokio::test]
 async fn unit_states_with_filters_and_get_unit_state() {
-    for via in ALL {
-        let server = server();
-        let client = client(&server, via).await;
+    for (via, _server, client) in each_via().await {
         let mut pinned = sleep_unit();
         pinned.add_option("X-Fleet", "MachineID", M3);
         client.create_unit("pinned.service", &pinned).await.unwrap();
@@ -470,9 +468,7 @@ async fn wait_for_unit_state_times_out() {
 
 #[tokio::test]
 async fn machines_and_their_metadata() {
-    for via in ALL {
-        let server = server();
-        let client = client(&server, via).await;
+    for (via, _server, client) in each_via().await {
         let machines: Vec<fleet::Machine> = client.list_machines().try_collect().await.unwrap();
         let ids: Vec<&str> = machines.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, [M1, M2, M3], "{via:?}");
@@ -531,9 +527,7 @@ async fn machines_without_metadata_have_empty_metadata() {
 
 #[tokio::test]
 async fn injected_server_errors_are_api_errors() {
-    for via in ALL {
-        let server = server();
-        let client = client(&server, via).await;
+    for (_via, server, client) in each_via().await {
         server.inject(Fault::new(FaultKind::Status(500)).matching("GET", "/fleet/v1/units"));
         let err = client.get_unit("a.service").await.unwrap_err();
         assert!(
