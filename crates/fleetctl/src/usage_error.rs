@@ -14,6 +14,7 @@
 //!
 //! The usage shown on stdout is this fleetctl's own `--help` text for the command.
 
+use fleet::v1::unit_file::{go_quote, go_quote_rune};
 use std::ffi::OsString;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -277,7 +278,7 @@ fn unknown_flag(invalid: &str, args: &[String]) -> Option<String> {
         .to_owned();
     Some(format!(
         "unknown shorthand flag: {} in -{rest}",
-        go_quote_char(c)
+        go_quote_rune(c)
     ))
 }
 
@@ -344,7 +345,7 @@ fn needs_argument(arg: &Arg, token: &str) -> String {
         format!("flag needs an argument: {token}")
     } else {
         let c = arg.get_short().unwrap_or('?');
-        format!("flag needs an argument: {} in -{token}", go_quote_char(c))
+        format!("flag needs an argument: {} in -{token}", go_quote_rune(c))
     }
 }
 
@@ -381,36 +382,6 @@ fn reason(err: &clap::Error, arg: &Arg, value: &str) -> String {
     match err.get(ContextKind::ValidValue) {
         Some(ContextValue::Strings(valid)) => format!("valid values are {}", valid.join(", ")),
         _ => "invalid value".to_owned(),
-    }
-}
-
-/// Go's `%q` of a string (the printable-ASCII cases and the usual escapes).
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Go's `%q` of a byte: `'x'`.
-fn go_quote_char(c: char) -> String {
-    match c {
-        '\'' => "'\\''".to_owned(),
-        '\\' => "'\\\\'".to_owned(),
-        c => format!("'{c}'"),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The resources: discovery, machines, state and units, each as fleet's handler answers.
 
+use fleet::v1::unit_file::go_quote;
 use std::sync::Arc;
 
 use fleet::v1::UnitOption;
@@ -446,29 +447,4 @@ fn put_unit(ctx: &Ctx<'_>, item: &str, body: &[u8]) -> Reply {
         .cluster
         .set_target_state(&name, &su.desired_state);
     Ok(empty(204))
-}
-
-/// Go's `%q` of a string (for the messages that quote unit names).
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

@@ -2,6 +2,7 @@
 //! `list_unit_files.go`): `-` for missing values, machine ids shortened to 8 characters plus
 //! `...` unless `--full`, `id/ip` for machines fleet knows, hashes shortened to 7 characters.
 
+pub use fleet::unit_file::go_quote;
 use std::collections::HashMap;
 
 use fleet::v1 as fleet;
@@ -27,31 +28,6 @@ pub fn parse_fields<'a>(spec: &'a str, valid: &[&str]) -> Result<Vec<&'a str>, S
         }
     }
     Ok(cols)
-}
-
-/// Go's `%q` for a string: double-quoted with Go escapes.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The first 8 characters of a machine id (fleet's `ShortID`).

@@ -3,8 +3,15 @@
 
 use std::fmt::Write;
 
-/// `strconv.Quote(s)`: a double-quoted Go string literal.
-pub(crate) fn quote(s: &str) -> String {
+/// Go's `strconv.Quote(s)` (`%q` of a string): a double-quoted Go string literal, as fleet and
+/// fleetctl print names in their messages.
+///
+/// ```
+/// use fleet::v1::unit_file::go_quote;
+/// assert_eq!(go_quote("a b\n"), r#""a b\n""#);
+/// assert_eq!(go_quote("tab\there"), r#""tab\there""#);
+/// ```
+pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -14,8 +21,14 @@ pub(crate) fn quote(s: &str) -> String {
     out
 }
 
-/// `strconv.QuoteRune(r)`: a single-quoted Go rune literal.
-pub(crate) fn quote_rune(c: char) -> String {
+/// Go's `strconv.QuoteRune(r)` (`%q` of a rune): a single-quoted Go rune literal.
+///
+/// ```
+/// use fleet::v1::unit_file::go_quote_rune;
+/// assert_eq!(go_quote_rune(' '), "' '");
+/// assert_eq!(go_quote_rune('\''), r"'\''");
+/// ```
+pub fn go_quote_rune(c: char) -> String {
     let mut out = String::with_capacity(6);
     out.push('\'');
     push_escaped(&mut out, c, '\'');
@@ -102,17 +115,17 @@ mod tests {
 
     #[test]
     fn quotes_like_go() {
-        assert_eq!(quote("txt"), r#""txt""#);
-        assert_eq!(quote("a\"b\\c"), r#""a\"b\\c""#);
-        assert_eq!(quote("t\tx\u{0}"), r#""t\tx\x00""#);
-        assert_eq!(quote("é☃"), "\"é☃\"");
-        assert_eq!(quote("\u{a0}\u{200b}\u{1F600}"), r#""\u00a0\u200b😀""#);
-        assert_eq!(quote_rune(' '), "' '");
-        assert_eq!(quote_rune('%'), "'%'");
-        assert_eq!(quote_rune('\''), r"'\''");
-        assert_eq!(quote_rune('"'), "'\"'");
-        assert_eq!(quote_rune('\u{7f}'), r"'\x7f'");
-        assert_eq!(quote_rune('\u{feff}'), r"'\ufeff'");
-        assert_eq!(quote_rune('\u{e0001}'), r"'\U000e0001'");
+        assert_eq!(go_quote("txt"), r#""txt""#);
+        assert_eq!(go_quote("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(go_quote("t\tx\u{0}"), r#""t\tx\x00""#);
+        assert_eq!(go_quote("é☃"), "\"é☃\"");
+        assert_eq!(go_quote("\u{a0}\u{200b}\u{1F600}"), r#""\u00a0\u200b😀""#);
+        assert_eq!(go_quote_rune(' '), "' '");
+        assert_eq!(go_quote_rune('%'), "'%'");
+        assert_eq!(go_quote_rune('\''), r"'\''");
+        assert_eq!(go_quote_rune('"'), "'\"'");
+        assert_eq!(go_quote_rune('\u{7f}'), r"'\x7f'");
+        assert_eq!(go_quote_rune('\u{feff}'), r"'\ufeff'");
+        assert_eq!(go_quote_rune('\u{e0001}'), r"'\U000e0001'");
     }
 }

@@ -59,6 +59,8 @@ mod parse;
 mod serialize;
 mod xfleet;
 
+pub use goquote::{go_quote, go_quote_rune};
+
 pub use glob::glob_match;
 pub use hash::UnitHash;
 pub use name::{validate_unit_name, UnitName, TEMPLATE_UNIT_TYPES, UNIT_NAME_MAX, UNIT_TYPES};

@@ -118,18 +118,18 @@ fn check(name: &str) -> std::result::Result<usize, String> {
         return Err(r#"unit name cannot end in ".""#.into());
     }
     if !UNIT_TYPES.contains(&suffix) {
-        return Err(format!("invalid unit type: {}", goquote::quote(suffix)));
+        return Err(format!("invalid unit type: {}", goquote::go_quote(suffix)));
     }
     if name.contains('@') && !TEMPLATE_UNIT_TYPES.contains(&suffix) {
         return Err(format!(
             "invalid unit type for template: {}",
-            goquote::quote(suffix)
+            goquote::go_quote(suffix)
         ));
     }
     if let Some(c) = stem.chars().find(|&c| !valid_char(c)) {
         return Err(format!(
             "invalid character {} in unit name",
-            goquote::quote_rune(c)
+            goquote::go_quote_rune(c)
         ));
     }
     if name.starts_with('@') {

@@ -198,7 +198,7 @@ impl XFleet {
                 line: None,
                 message: format!(
                     "unrecognized requirement in [X-Fleet] section: {}",
-                    goquote::quote(key)
+                    goquote::go_quote(key)
                 ),
             }),
             None => Ok(()),
@@ -408,8 +408,8 @@ impl XFleet {
                 if glob_match(conflict, peer) {
                     return Some(format!(
                         "unresolvable requirements: peer {} matches conflict {}",
-                        goquote::quote(peer),
-                        goquote::quote(conflict)
+                        goquote::go_quote(peer),
+                        goquote::go_quote(conflict)
                     ));
                 }
             }
@@ -417,8 +417,8 @@ impl XFleet {
                 if glob_match(replace, peer) {
                     return Some(format!(
                         "unresolvable requirements: peer {} matches replace {}",
-                        goquote::quote(peer),
-                        goquote::quote(replace)
+                        goquote::go_quote(peer),
+                        goquote::go_quote(replace)
                     ));
                 }
             }
