@@ -82,6 +82,26 @@
 //! * Machine metadata PATCH: the value must be nested (`{"value": "r42"}`); `remove` deletes the
 //!   key from the machine's metadata altogether (the static value does not come back).
 //!
+//! # Departures from fleet, opt-in
+//!
+//! * **Wide paging** ([`Builder::wide_paging`], `fleet-testserver --wide-paging`): fleet pages
+//!   in `uint16` arithmetic, so with pages of 100 no list gets past 65,535 items (the request
+//!   for page 656 wraps around and closes the connection, as above). With wide paging the
+//!   bounds do not wrap ([`paging::wide_bounds`]); tokens, errors and bodies stay fleet's. Off
+//!   by default.
+//!
+//! ```
+//! use fleet_testserver::paging::{bounds, wide_bounds, Bounds, PageToken};
+//! use fleet_testserver::TestServer;
+//!
+//! // 100,000 units, page 656 of 100: fleet's arithmetic gives 65500..64, a panic.
+//! let page_656 = PageToken { limit: 100, page: 656 };
+//! assert_eq!(bounds(100_000, page_656), Bounds::Panic);
+//! assert!(matches!(wide_bounds(100_000, page_656), Bounds::Items { start: 65_500, .. }));
+//!
+//! let server = TestServer::builder().wide_paging(true).start().unwrap();
+//! ```
+//!
 //! # Fault injection
 //!
 //! [`TestServer::inject`] makes the next requests (optionally only those matching a method and

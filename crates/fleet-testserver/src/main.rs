@@ -5,6 +5,9 @@
 //!     --machine m1,10.0.0.1,role=web --page-size 100 --state-delay 200
 //! ```
 //!
+//! `--wide-paging` departs from fleet: page bounds without `uint16` wrap-around, so lists can
+//! be longer than 65,535 items (see `Builder::wide_paging`).
+//!
 //! Prints its endpoints, one per line (the first line is `fleet-testserver ready`), and runs
 //! until SIGINT or SIGTERM, then exits 0.
 
@@ -32,6 +35,10 @@ struct Args {
     /// Page size of lists (fleetd's token_limit).
     #[arg(long, default_value_t = 100)]
     page_size: u16,
+    /// Departure from fleet: compute page bounds without uint16 wrap-around, so lists longer
+    /// than 65,535 items can be paged through (fleet closes the connection instead).
+    #[arg(long)]
+    wide_paging: bool,
     /// Milliseconds agents take to publish unit states.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     state_delay: u64,
@@ -58,6 +65,7 @@ fn main() -> ExitCode {
     let mut builder = TestServer::builder()
         .machines(machines)
         .page_size(args.page_size)
+        .wide_paging(args.wide_paging)
         .state_delay(Duration::from_millis(args.state_delay));
     builder = match (&args.listen, &args.unix) {
         (Some(addr), _) => builder.tcp_addr(*addr),

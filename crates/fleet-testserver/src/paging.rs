@@ -14,6 +14,14 @@
 //! | a page past the end | 200 `{}` |
 //!
 //! fleet computes the page bounds in `uint16` arithmetic, which wraps; [`bounds`] does the same.
+//! So with fleet's page size of 100 no list gets past 65,535 items: page 656 would start at
+//! 65,500 and stop at 65,600, which wraps to 64, and fleet's handler panics slicing
+//! `[65500:64]`.
+//!
+//! [`wide_bounds`] is the opt-in departure from fleet ([`Builder::wide_paging`](crate::Builder::wide_paging),
+//! `fleet-testserver --wide-paging`): the same tokens, the same answers, but the bounds computed
+//! without wrap-around, for lists longer than fleet can page through (up to 65,535 pages, the
+//! page number being a `u16` in the token).
 
 /// A decoded page token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,6 +145,42 @@ pub fn bounds(total: usize, tok: PageToken) -> Bounds {
     if start > stop {
         return Bounds::Panic;
     }
+    Bounds::Items { start, stop, next }
+}
+
+/// Page bounds without fleet's `uint16` wrap-around: what [`bounds`] would give if fleet did its
+/// arithmetic in `usize`. Used by a server started with
+/// [`Builder::wide_paging`](crate::Builder::wide_paging).
+///
+/// As in fleet, a full page carries a next token even when nothing follows, except the last page
+/// a token can name (page 65,535) when nothing follows it. When items do follow page 65,535, its
+/// next token wraps to page 0 like fleet's, which the server rejects with 400 `token page must
+/// be greater than zero`: the list ends in an error, never silently short.
+///
+/// ```
+/// use fleet_testserver::paging::{bounds, wide_bounds, Bounds, PageToken};
+/// let page_656 = PageToken { limit: 100, page: 656 };
+/// // fleet: 65500..(65600 wrapped to 64), a panic and a closed connection.
+/// assert_eq!(bounds(100_000, page_656), Bounds::Panic);
+/// assert_eq!(wide_bounds(100_000, page_656),
+///            Bounds::Items { start: 65_500, stop: 65_600, next: Some(page_656.next()) });
+/// ```
+pub fn wide_bounds(total: usize, tok: PageToken) -> Bounds {
+    let limit = usize::from(tok.limit);
+    // Page 0 never gets here (the token is rejected first); it is an empty page if it does.
+    let start = usize::from(tok.page).saturating_sub(1) * limit;
+    let stop = usize::from(tok.page) * limit;
+    if tok.page == 0 || start >= total {
+        return Bounds::Empty;
+    }
+    if stop > total {
+        return Bounds::Items {
+            start,
+            stop: total,
+            next: None,
+        };
+    }
+    let next = (tok.page < u16::MAX || stop < total).then(|| tok.next());
     Bounds::Items { start, stop, next }
 }
 
@@ -301,6 +345,88 @@ mod tests {
                 stop: 4464,
                 next: Some(t(701))
             }
+        );
+    }
+
+    #[test]
+    fn wide_paging_does_not_wrap() {
+        let t = |page| PageToken { limit: 100, page };
+        // 100,000 units: fleet's arithmetic fails at page 656, the wide one does not.
+        assert_eq!(bounds(100_000, t(656)), Bounds::Panic);
+        assert_eq!(
+            wide_bounds(100_000, t(656)),
+            Bounds::Items {
+                start: 65_500,
+                stop: 65_600,
+                next: Some(t(657))
+            }
+        );
+        // fleet's page 700 wraps into the first thousands; the wide one is where it says.
+        assert_eq!(
+            wide_bounds(100_000, t(700)),
+            Bounds::Items {
+                start: 69_900,
+                stop: 70_000,
+                next: Some(t(701))
+            }
+        );
+        // The last page is full, so it still carries a token (as fleet's would), which names
+        // an empty page.
+        assert_eq!(
+            wide_bounds(100_000, t(1000)),
+            Bounds::Items {
+                start: 99_900,
+                stop: 100_000,
+                next: Some(t(1001))
+            }
+        );
+        assert_eq!(wide_bounds(100_000, t(1001)), Bounds::Empty);
+        assert_eq!(
+            wide_bounds(100_050, t(1001)),
+            Bounds::Items {
+                start: 100_000,
+                stop: 100_050,
+                next: None
+            }
+        );
+        assert_eq!(wide_bounds(0, t(1)), Bounds::Empty);
+        assert_eq!(wide_bounds(5, t(0)), Bounds::Empty);
+        // Where fleet does not wrap, both agree.
+        for total in [0, 1, 99, 100, 101, 250, 65_535] {
+            for page in [1, 2, 3, 655] {
+                assert_eq!(wide_bounds(total, t(page)), bounds(total, t(page)));
+            }
+        }
+    }
+
+    #[test]
+    fn wide_paging_ends_at_the_last_page_a_token_can_name() {
+        let last = PageToken {
+            limit: 1,
+            page: u16::MAX,
+        };
+        let total_exact = usize::from(u16::MAX);
+        // Nothing follows: no token (a wrapped one would be rejected instead of answering `{}`).
+        assert_eq!(
+            wide_bounds(total_exact, last),
+            Bounds::Items {
+                start: total_exact - 1,
+                stop: total_exact,
+                next: None
+            }
+        );
+        // More follows: the token wraps to page 0, which the server answers with a 400.
+        assert_eq!(
+            wide_bounds(total_exact + 1, last),
+            Bounds::Items {
+                start: total_exact - 1,
+                stop: total_exact,
+                next: Some(PageToken { limit: 1, page: 0 })
+            }
+        );
+        assert_eq!(
+            find_next_page_token(&[PageToken { limit: 1, page: 0 }.encode()], 1).unwrap_err(),
+            "token page must be greater than zero"
         );
     }
 }

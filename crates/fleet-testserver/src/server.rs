@@ -89,6 +89,7 @@ pub struct Builder {
     unix_path: Option<PathBuf>,
     machines: Vec<Machine>,
     page_size: u16,
+    wide_paging: bool,
     state_delay: Duration,
     ready: bool,
     tls: Option<TlsSettings>,
@@ -103,6 +104,7 @@ impl Default for Builder {
             unix_path: None,
             machines: default_machines(),
             page_size: 100,
+            wide_paging: false,
             state_delay: Duration::ZERO,
             ready: true,
             tls: None,
@@ -146,6 +148,54 @@ impl Builder {
     /// The page size of lists (fleetd's `token_limit`, default 100).
     pub fn page_size(mut self, n: u16) -> Self {
         self.page_size = n;
+        self
+    }
+
+    /// Compute page bounds without fleet's `uint16` wrap-around (default: off, as fleet).
+    ///
+    /// **A departure from fleet**, for lists longer than fleet can page through: fleet v1.0.0
+    /// computes `(page - 1) * limit` in `uint16`, so with pages of 100 the request for page 656
+    /// (units 65,500 on) wraps around, fleet's handler panics and the connection is closed
+    /// without a response, which this server reproduces by default. With wide paging the
+    /// tokens and answers stay fleet's, but the bounds do not wrap ([`paging::wide_bounds`](crate::paging::wide_bounds)):
+    /// up to 65,535 pages (the page number is a `u16` in the token), 6,553,500 items at 100
+    /// per page. Units, unit states and machines are paged alike.
+    ///
+    /// With a page size of 65,535, page 65,535 starts at index 2 in fleet's arithmetic and
+    /// stops at 1, so three units are enough to see the difference:
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use fleet::v1::UnitOption;
+    /// use fleet_testserver::{paging::PageToken, TestServer};
+    ///
+    /// let get_page = |wide: bool| {
+    ///     let server = TestServer::builder()
+    ///         .unix(false)
+    ///         .page_size(65_535)
+    ///         .wide_paging(wide)
+    ///         .start()
+    ///         .unwrap();
+    ///     for name in ["a.service", "b.service", "c.service"] {
+    ///         let opts = vec![UnitOption::new("Service", "ExecStart", "/bin/true")];
+    ///         server.put_unit_raw(name, opts, "inactive");
+    ///     }
+    ///     let token = PageToken { limit: 65_535, page: 65_535 }.encode();
+    ///     let mut conn = std::net::TcpStream::connect(server.tcp_addr().unwrap()).unwrap();
+    ///     write!(conn, "GET /fleet/v1/units?nextPageToken={token} HTTP/1.1\r\n\
+    ///                   Host: fleet\r\nConnection: close\r\n\r\n").unwrap();
+    ///     let mut answer = String::new();
+    ///     let _ = conn.read_to_string(&mut answer);
+    ///     answer
+    /// };
+    /// // fleet's arithmetic: start 2 > stop 1, fleet panics, the connection closes unanswered.
+    /// assert_eq!(get_page(false), "");
+    /// // Wide: the page starts at 4,294,770,690, past the end: fleet's empty page.
+    /// let wide = get_page(true);
+    /// assert!(wide.starts_with("HTTP/1.1 200 OK\r\n") && wide.ends_with("\r\n\r\n{}"), "{wide}");
+    /// ```
+    pub fn wide_paging(mut self, on: bool) -> Self {
+        self.wide_paging = on;
         self
     }
 
@@ -295,6 +345,7 @@ impl TestServer {
             ready: AtomicBool::new(b.ready),
             etcd_down: AtomicBool::new(false),
             page_size: b.page_size,
+            wide_paging: b.wide_paging,
             units_page_cache: std::sync::Mutex::new(None),
         });
         let (stop, stop_rx) = watch::channel(false);

@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) ready: AtomicBool,
     pub(crate) etcd_down: AtomicBool,
     pub(crate) page_size: u16,
+    /// Page bounds without fleet's `uint16` wrap-around ([`crate::Builder::wide_paging`]).
+    pub(crate) wide_paging: bool,
     /// The last units page served, with the registry version it was made from: a page asked
     /// for again before anything changed is sent without serializing it again.
     pub(crate) units_page_cache: std::sync::Mutex<Option<(u64, crate::paging::PageToken, Bytes)>>,

@@ -31,6 +31,15 @@ impl Ctx<'_> {
         let limit = self.shared.page_size;
         Ok(paging::find_next_page_token(&values, limit)?.unwrap_or(PageToken::first(limit)))
     }
+
+    /// The page's bounds: fleet's `uint16` arithmetic, or the wide one when configured.
+    fn bounds(&self, total: usize, tok: PageToken) -> Bounds {
+        if self.shared.wide_paging {
+            paging::wide_bounds(total, tok)
+        } else {
+            paging::bounds(total, tok)
+        }
+    }
 }
 
 pub(crate) fn discovery(ctx: &Ctx<'_>) -> http::Response<super::RespBody> {
@@ -74,7 +83,7 @@ pub(crate) fn machines(ctx: &Ctx<'_>, body: &[u8]) -> Reply {
                 return Ok(error(500, ""));
             }
             let all = ctx.shared.cluster.machines();
-            match paging::bounds(all.len(), tok) {
+            match ctx.bounds(all.len(), tok) {
                 Bounds::Empty => json_response(200, b"{}".to_vec()),
                 // fleet slices with start > stop and panics: no response.
                 Bounds::Panic => return Err(Abort),
@@ -202,7 +211,7 @@ fn list_states(ctx: &Ctx<'_>) -> Reply {
             machine.as_deref().is_none_or(|x| x == m) && unit.as_deref().is_none_or(|x| x == n)
         })
         .collect();
-    match paging::bounds(filtered.len(), tok) {
+    match ctx.bounds(filtered.len(), tok) {
         Bounds::Empty => Ok(json_response(200, b"{}".to_vec())),
         Bounds::Panic => Err(Abort),
         Bounds::Items { start, stop, next } => {
@@ -290,7 +299,7 @@ fn list_units(ctx: &Ctx<'_>) -> Reply {
     }
     // Units with an invalid desired state fail to parse in fleet's registry and are skipped.
     let total = reg.units.values().filter(|u| u.valid()).count();
-    let body = match paging::bounds(total, tok) {
+    let body = match ctx.bounds(total, tok) {
         Bounds::Empty => b"{}".to_vec(),
         Bounds::Panic => return Err(Abort),
         Bounds::Items { start, stop, next } => page_body(
