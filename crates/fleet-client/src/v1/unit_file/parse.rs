@@ -185,26 +185,59 @@ struct Lexer<'a> {
 /// Options held before the result vector is allocated: a typical unit fits.
 const HEAD: usize = 64;
 
-/// Offset of the first `needle` in `hay`: a word-at-a-time search (safe code; `memchr`
-/// without the dependency).
-fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let pattern = LO * u64::from(needle);
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of every byte of `word` equal to the byte repeated in `pattern` (`LO *
+/// byte`), and possibly of some bytes above such a byte; the lowest flag is always exact.
+#[inline(always)]
+fn flag_equal(word: u64, pattern: u64) -> u64 {
+    let x = word ^ pattern;
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// Offset of the first byte in `hay` that `is_match` accepts, testing 8 bytes at a time
+/// with `flags` (which flags every matching byte of a little-endian word, as
+/// [`flag_equal`] does): `memchr` in safe code, without the dependency.
+#[inline(always)]
+fn find_with(
+    hay: &[u8],
+    flags: impl Fn(u64) -> u64,
+    is_match: impl Fn(u8) -> bool,
+) -> Option<usize> {
     let mut chunks = hay.chunks_exact(8);
     let mut offset = 0;
     for chunk in &mut chunks {
-        let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes) ^ pattern;
-        if word.wrapping_sub(LO) & !word & HI != 0 {
-            return chunk.iter().position(|&b| b == needle).map(|i| offset + i);
+        let found = flags(<[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes));
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
         }
         offset += 8;
     }
     chunks
         .remainder()
         .iter()
-        .position(|&b| b == needle)
+        .position(|&b| is_match(b))
         .map(|i| offset + i)
+}
+
+/// Offset of the first `needle` in `hay`.
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    let pattern = LO * u64::from(needle);
+    find_with(hay, |w| flag_equal(w, pattern), |b| b == needle)
+}
+
+/// Offset of the first `=`, `\n` or `\r` in `hay`: the end of an option name.
+fn find_name_end(hay: &[u8]) -> Option<usize> {
+    find_with(
+        hay,
+        |w| {
+            flag_equal(w, LO * u64::from(b'='))
+                | flag_equal(w, LO * u64::from(b'\n'))
+                | flag_equal(w, LO * u64::from(b'\r'))
+        },
+        |b| matches!(b, b'=' | b'\n' | b'\r'),
+    )
 }
 
 /// Trim Unicode whitespace like Go's `strings.TrimSpace`, with a fast path for the usual
@@ -220,12 +253,23 @@ fn trim(s: &str) -> &str {
 }
 
 pub(crate) fn parse_raw(text: &str) -> std::result::Result<Vec<UnitOption>, ParseError> {
-    parse_with(text, lines_are_short(text.as_bytes()))
+    let (capacity, short) = prescan(text.as_bytes());
+    parse_sized(text, short, capacity)
 }
 
 /// Parse with the line-oriented fast path (`fast`, valid only when [`lines_are_short`]) or
 /// with the step-by-step lexer that simulates fleet's read buffer.
+#[cfg(test)]
 fn parse_with(text: &str, fast: bool) -> std::result::Result<Vec<UnitOption>, ParseError> {
+    parse_sized(text, fast, max_options(text.as_bytes()))
+}
+
+/// [`parse_with`], the result sized for `capacity` options (an upper bound).
+fn parse_sized(
+    text: &str,
+    fast: bool,
+    capacity: usize,
+) -> std::result::Result<Vec<UnitOption>, ParseError> {
     let mut lexer = Lexer {
         text,
         src: text.as_bytes(),
@@ -236,7 +280,7 @@ fn parse_with(text: &str, fast: bool) -> std::result::Result<Vec<UnitOption>, Pa
         section: String::new(),
         head: [const { None }; HEAD],
         head_len: 0,
-        capacity: max_options(text.as_bytes()),
+        capacity,
         out: Vec::new(),
     };
     let result = if fast { lexer.run_fast() } else { lexer.run() };
@@ -269,19 +313,65 @@ fn lines_are_short(src: &[u8]) -> bool {
 
 /// An upper bound on the number of options in `src`, to size the result once: every
 /// option has an `=` and ends its line.
+#[cfg(test)]
 fn max_options(src: &[u8]) -> usize {
-    let (mut equals, mut newlines) = (0usize, 0usize);
-    // Byte-wide counters over short chunks: the compiler turns this into vector code.
-    for chunk in src.chunks(255) {
-        let (mut e, mut n) = (0u8, 0u8);
-        for &b in chunk {
-            e += u8::from(b == b'=');
-            n += u8::from(b == b'\n');
+    prescan(src).0
+}
+
+/// One pass over the text: [`max_options`], and whether [`lines_are_short`] holds.
+///
+/// The second is decided from the newline counts of aligned blocks of at most
+/// `LINE_MAX / 2` bytes: a run of [`LINE_MAX`] bytes without a `\n` contains a whole
+/// block, so when every block has a `\n`, every line is short. Only otherwise (a long line,
+/// or a long stretch of text without newlines) does [`lines_are_short`] look closer.
+fn prescan(src: &[u8]) -> (usize, bool) {
+    // Four runs of 255 bytes: byte-wide counters cannot overflow, and the compiler turns
+    // the counting into vector code.
+    const RUN: usize = 255;
+    const BLOCK: usize = 4 * RUN;
+    const _: () = assert!(2 * BLOCK <= LINE_MAX);
+    let count = |bytes: &[u8]| {
+        let (mut equals, mut newlines) = (0u8, 0u8);
+        for &b in bytes {
+            equals += u8::from(b == b'=');
+            newlines += u8::from(b == b'\n');
         }
-        equals += usize::from(e);
-        newlines += usize::from(n);
+        (usize::from(equals), usize::from(newlines))
+    };
+    let (mut equals, mut newlines) = (0usize, 0usize);
+    let mut every_block_has_newline = true;
+    let mut blocks = src.chunks_exact(BLOCK);
+    for block in &mut blocks {
+        let mut block_newlines = 0;
+        for run in block.chunks_exact(RUN) {
+            let (e, n) = count(run);
+            equals += e;
+            block_newlines += n;
+        }
+        every_block_has_newline &= block_newlines != 0;
+        newlines += block_newlines;
     }
-    equals.min(newlines + 1)
+    for run in blocks.remainder().chunks(RUN) {
+        let (e, n) = count(run);
+        equals += e;
+        newlines += n;
+    }
+    let short = src.len() < LINE_MAX || every_block_has_newline || lines_are_short(src);
+    (equals.min(newlines + 1), short)
+}
+
+/// An option's value from its source text: trimmed, keeping one final `\n` if it had one (a
+/// continuation ended by a blank line or by the end of the text after a newline).
+fn value_string(value: &str) -> String {
+    if value.ends_with('\n') {
+        let trimmed = trim(value);
+        let mut v = String::with_capacity(trimmed.len() + 1);
+        v.push_str(trimmed);
+        v.push('\n');
+        v
+    } else {
+        trim(value).to_string()
+    }
 }
 
 /// 1-based line number of byte offset `at`.
@@ -423,79 +513,73 @@ impl<'a> Lexer<'a> {
     /// The whole lexer for text where [`lines_are_short`] holds: the same states and the
     /// same results as [`Lexer::run`], a line at a time, without the buffer simulation.
     fn run_fast(&mut self) -> LexResult<()> {
+        let src = self.src;
+        let mut pos = self.pos;
         // Before the first section (`lexNextSection`): only "[", "#" and ";" matter, and
         // they are ASCII, so a byte search finds the same character the rune loop would.
         loop {
-            let rest = self.src.get(self.pos..).unwrap_or(&[]);
+            let rest = src.get(pos..).unwrap_or(&[]);
             let Some(i) = rest.iter().position(|&b| matches!(b, b'[' | b'#' | b';')) else {
                 return Ok(());
             };
             let found = rest.get(i).copied();
-            self.pos += i + 1;
+            pos += i + 1;
             if found == Some(b'[') {
-                self.section_fast()?;
+                pos = self.section_fast(pos)?;
                 break;
             }
-            self.ignore_line_fast();
+            pos = self.ignore_line_fast(pos);
         }
         // Inside a section (`lexNextSectionOrOption`).
         loop {
-            let Some(&b) = self.src.get(self.pos) else {
+            let Some(&b) = src.get(pos) else {
                 return Ok(());
             };
-            match b {
-                b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => self.pos += 1,
-                b'[' => {
-                    self.pos += 1;
-                    self.section_fast()?;
-                }
-                b'#' | b';' => {
-                    self.pos += 1;
-                    self.ignore_line_fast();
-                }
-                0..=0x7f => self.option_fast()?,
-                _ => match self.text.get(self.pos..).and_then(|t| t.chars().next()) {
-                    Some(c) if c.is_whitespace() => self.pos += c.len_utf8(),
-                    _ => self.option_fast()?,
+            pos = match b {
+                b'\n' | b' ' | b'\t' | b'\r' | 0x0b | 0x0c => pos + 1,
+                b'[' => self.section_fast(pos + 1)?,
+                b'#' | b';' => self.ignore_line_fast(pos + 1),
+                0..=0x7f => self.option_fast(pos)?,
+                _ => match self.text.get(pos..).and_then(|t| t.chars().next()) {
+                    Some(c) if c.is_whitespace() => pos + c.len_utf8(),
+                    _ => self.option_fast(pos)?,
                 },
-            }
+            };
         }
     }
 
     /// `toEOL` without the buffer: the line from `pos` without its `\n` (or, at the end of
-    /// the text, without a final `\r`); whether the text ended.
-    fn read_line_fast(&mut self) -> (&'a str, bool) {
-        let start = self.pos;
-        let rest = self.text.get(start..).unwrap_or("");
+    /// the text, without a final `\r`), where the next line starts, and whether the text ended.
+    #[inline(always)]
+    fn line_fast(&self, pos: usize) -> (&'a str, usize, bool) {
+        let rest = self.text.get(pos..).unwrap_or("");
         match find_byte(rest.as_bytes(), b'\n') {
-            Some(i) => {
-                self.pos = start + i + 1;
-                (rest.get(..i).unwrap_or(""), false)
-            }
-            None => {
-                self.pos = self.src.len();
-                (rest.strip_suffix('\r').unwrap_or(rest), true)
-            }
+            Some(i) => (rest.get(..i).unwrap_or(""), pos + i + 1, false),
+            None => (
+                rest.strip_suffix('\r').unwrap_or(rest),
+                self.src.len(),
+                true,
+            ),
         }
     }
 
-    /// After `[`: the section name up to `]`, then the rest of that line, which must be blank.
-    fn section_fast(&mut self) -> LexResult<()> {
-        let open = self.pos.saturating_sub(1);
-        let rest = self.src.get(self.pos..).unwrap_or(&[]);
+    /// After `[` (at `pos`): the section name up to `]`, then the rest of that line, which
+    /// must be blank. Returns where the next line starts.
+    fn section_fast(&mut self, pos: usize) -> LexResult<usize> {
+        let open = pos.saturating_sub(1);
+        let rest = self.src.get(pos..).unwrap_or(&[]);
         let Some(i) = find_byte(rest, b']') else {
             return Err((open, ErrorKind::UnterminatedSection));
         };
-        let close = self.pos + i;
+        let close = pos + i;
         // Reuse the section string's buffer; each option gets its own copy anyway.
         self.section.clear();
         self.section
-            .push_str(self.text.get(self.pos..close).unwrap_or(""));
-        self.pos = close + 1;
-        let (line, _) = self.read_line_fast();
+            .push_str(self.text.get(pos..close).unwrap_or(""));
+        let (line, next, _) = self.line_fast(close + 1);
         let garbage = trim(line);
         if garbage.is_empty() {
-            Ok(())
+            Ok(next)
         } else {
             Err((
                 close,
@@ -507,65 +591,67 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// After `#` or `;`: skip the line, and the next ones while a line ends in `\` or `\ `.
-    fn ignore_line_fast(&mut self) {
+    /// After `#` or `;` (at `pos`): skip the line, and the next ones while a line ends in
+    /// `\` or `\ `. Returns where the next line starts.
+    fn ignore_line_fast(&self, mut pos: usize) -> usize {
         loop {
-            let (line, _) = self.read_line_fast();
+            let (line, next, _) = self.line_fast(pos);
+            pos = next;
             let line = line.strip_suffix(' ').unwrap_or(line);
             if !line.ends_with('\\') {
-                return;
+                return pos;
             }
         }
     }
 
-    /// An option: the name up to `=`, then the value with its continuation lines.
-    fn option_fast(&mut self) -> LexResult<()> {
-        let start = self.pos;
+    /// An option at `start`: the name up to `=`, then the value with its continuation
+    /// lines. Returns where the next line starts.
+    #[inline(always)]
+    fn option_fast(&mut self, start: usize) -> LexResult<usize> {
         let rest = self.src.get(start..).unwrap_or(&[]);
-        let stop = rest
-            .iter()
-            .position(|&b| b == b'=' || b == b'\n' || b == b'\r')
-            .map_or(self.src.len(), |i| start + i);
+        let stop = find_name_end(rest).map_or(self.src.len(), |i| start + i);
         let partial = self.text.get(start..stop).unwrap_or("");
-        match self.src.get(stop) {
-            Some(b'=') => {}
-            Some(_) => {
-                return Err((
-                    start,
-                    ErrorKind::NewlineInOptionName {
-                        partial: partial.to_string(),
-                    },
-                ))
-            }
-            None => {
-                return Err((
-                    start,
-                    ErrorKind::EofInOptionName {
-                        partial: partial.to_string(),
-                    },
-                ))
-            }
+        if self.src.get(stop) != Some(&b'=') {
+            let partial = partial.to_string();
+            return Err((
+                start,
+                if stop < self.src.len() {
+                    ErrorKind::NewlineInOptionName { partial }
+                } else {
+                    ErrorKind::EofInOptionName { partial }
+                },
+            ));
         }
         let name = trim(partial).to_string();
-        self.pos = stop + 1;
-        // The value so far is the source text `value_start..value_end` (see `Step::OptionValue`).
-        let value_start = self.pos;
-        let mut value_end = self.pos;
+        // The usual case: a value on one line.
+        let value_start = stop + 1;
+        let (line, mut next, mut eof) = self.line_fast(value_start);
+        let value = trim(line);
+        if value.is_empty() || !line.ends_with('\\') {
+            self.emit(name, value.to_string());
+            return Ok(next);
+        }
+        // A continued value: it is always the source text `value_start..value_end` (see
+        // `Step::OptionValue`), with the `\n` of every continued line.
+        let mut value_end = value_start + line.len();
         loop {
-            let line_start = self.pos;
-            let (line, eof) = self.read_line_fast();
+            if !eof {
+                value_end += 1;
+            }
+            let line_start = next;
+            let (line, line_next, line_eof) = self.line_fast(line_start);
+            (next, eof) = (line_next, line_eof);
             if trim(line).is_empty() {
                 let value = self.text.get(value_start..value_end).unwrap_or("");
-                self.emit(name, value);
-                return Ok(());
+                self.emit(name, value_string(value));
+                return Ok(next);
             }
-            let line_end = line_start + line.len();
+            value_end = line_start + line.len();
             if !line.ends_with('\\') {
-                let value = self.text.get(value_start..line_end).unwrap_or(line);
-                self.emit(name, value);
-                return Ok(());
+                let value = self.text.get(value_start..value_end).unwrap_or(line);
+                self.emit(name, value_string(value));
+                return Ok(next);
             }
-            value_end = if eof { line_end } else { line_end + 1 };
         }
     }
 
@@ -658,13 +744,13 @@ impl<'a> Lexer<'a> {
                 let (line, eof) = self.read_line();
                 let so_far = self.text.get(start..end).unwrap_or("");
                 if trim(line).is_empty() {
-                    self.emit(name, so_far);
+                    self.emit(name, value_string(so_far));
                     return Ok(Some(Step::NextSectionOrOption));
                 }
                 let line_end = line_start + line.len();
                 if !line.ends_with('\\') {
                     let value = self.text.get(start..line_end).unwrap_or(line);
-                    self.emit(name, value);
+                    self.emit(name, value_string(value));
                     return Ok(Some(Step::NextSectionOrOption));
                 }
                 Step::OptionValue {
@@ -690,18 +776,8 @@ impl<'a> Lexer<'a> {
         }))
     }
 
-    /// Emit an option; the value is trimmed, keeping one final `\n` if it had one (a
-    /// continuation ended by a blank line or by the end of the text after a newline).
-    fn emit(&mut self, name: String, value: &str) {
-        let value = if value.ends_with('\n') {
-            let trimmed = trim(value);
-            let mut v = String::with_capacity(trimmed.len() + 1);
-            v.push_str(trimmed);
-            v.push('\n');
-            v
-        } else {
-            trim(value).to_string()
-        };
+    /// Emit an option.
+    fn emit(&mut self, name: String, value: String) {
         let option = UnitOption {
             section: self.section.clone(),
             name,
