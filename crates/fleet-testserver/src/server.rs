@@ -347,6 +347,7 @@ impl TestServer {
             page_size: b.page_size,
             wide_paging: b.wide_paging,
             units_page_cache: std::sync::Mutex::new(None),
+            units_cursor: std::sync::Mutex::new(None),
         });
         let (stop, stop_rx) = watch::channel(false);
         let acceptors = {

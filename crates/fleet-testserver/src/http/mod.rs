@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     /// The last units page served, with the registry version it was made from: a page asked
     /// for again before anything changed is sent without serializing it again.
     pub(crate) units_page_cache: std::sync::Mutex<Option<(u64, crate::paging::PageToken, Bytes)>>,
+    /// Where the last units page ended, so that the next page starts there.
+    pub(crate) units_cursor: std::sync::Mutex<Option<routes::UnitsCursor>>,
 }
 
 impl Shared {

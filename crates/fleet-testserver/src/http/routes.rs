@@ -1,13 +1,14 @@
 //! The resources: discovery, machines, state and units, each as fleet's handler answers.
 
 use fleet::v1::unit_file::go_quote;
+use std::ops::Bound::{Excluded, Unbounded};
 use std::sync::Arc;
 
 use fleet::v1::UnitOption;
 
 use super::decode;
 use super::{empty, empty_json_204, error, json_response, query_values, Abort, Reply, Shared};
-use crate::cluster::registry::Registry;
+use crate::cluster::registry::{Registry, UnitRecord};
 use crate::json;
 use crate::paging::{self, Bounds, PageToken};
 
@@ -298,7 +299,20 @@ fn list_units(ctx: &Ctx<'_>) -> Reply {
         }
     }
     // Units with an invalid desired state fail to parse in fleet's registry and are skipped.
-    let total = reg.units.values().filter(|u| u.valid()).count();
+    // Where the previous page ended (same registry version): the usual next request then costs
+    // one page, not a walk over every unit before it.
+    let cursor = ctx
+        .shared
+        .units_cursor
+        .lock()
+        .ok()
+        .and_then(|c| c.clone())
+        .filter(|c| c.version == reg.version);
+    let total = match &cursor {
+        Some(c) => c.total,
+        None => reg.units.values().filter(|u| u.valid()).count(),
+    };
+    let mut after = None;
     let body = match ctx.bounds(total, tok) {
         Bounds::Empty => b"{}".to_vec(),
         Bounds::Panic => return Err(Abort),
@@ -308,24 +322,55 @@ fn list_units(ctx: &Ctx<'_>) -> Reply {
             next,
             |o| {
                 o.push(b'[');
-                let items = reg.units.values().filter(|u| u.valid()).skip(start);
+                let items: Box<dyn Iterator<Item = &UnitRecord>> = match cursor {
+                    Some(UnitsCursor {
+                        at: Some((index, last)),
+                        ..
+                    }) if index == start => Box::new(
+                        reg.units
+                            .range::<str, _>((Excluded(last.as_str()), Unbounded))
+                            .map(|(_, u)| u)
+                            .filter(|u| u.valid()),
+                    ),
+                    _ => Box::new(reg.units.values().filter(|u| u.valid()).skip(start)),
+                };
+                let mut last = None;
                 for (i, u) in items.take(stop - start).enumerate() {
                     if i > 0 {
                         o.push(b',');
                     }
                     write_unit(o, &reg, u, true);
+                    last = Some(u);
                 }
                 o.push(b']');
+                after = last.map(|u| (stop, u.name.clone()));
             },
             (stop - start) * 200,
         ),
     };
+    if let Ok(mut guard) = ctx.shared.units_cursor.lock() {
+        *guard = Some(UnitsCursor {
+            version: reg.version,
+            total,
+            at: after,
+        });
+    }
     let body = bytes::Bytes::from(body);
     if let Ok(mut guard) = cache.lock() {
         *guard = Some((reg.version, tok, body.clone()));
     }
     drop(reg);
     Ok(json_response(200, body))
+}
+
+/// Where the last units page ended, for the registry version it was read from.
+#[derive(Clone, Debug)]
+pub(crate) struct UnitsCursor {
+    version: u64,
+    /// How many valid units the registry holds.
+    total: usize,
+    /// The index the next page starts at, and the name of the unit before it.
+    at: Option<(usize, String)>,
 }
 
 fn get_unit(ctx: &Ctx<'_>, name: &str) -> http::Response<super::RespBody> {
@@ -456,4 +501,78 @@ fn put_unit(ctx: &Ctx<'_>, item: &str, body: &[u8]) -> Reply {
         .cluster
         .set_target_state(&name, &su.desired_state);
     Ok(empty(204))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use crate::paging::PageToken;
+    use crate::TestServer;
+
+    /// The unit names of a units page (raw HTTP, one connection per request).
+    fn page(server: &TestServer, page: u16) -> Vec<String> {
+        let token = PageToken { limit: 2, page }.encode();
+        let mut conn = std::net::TcpStream::connect(server.tcp_addr().unwrap()).unwrap();
+        write!(
+            conn,
+            "GET /fleet/v1/units?nextPageToken={token} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        let body = answer.split("\r\n\r\n").nth(1).unwrap();
+        let page: serde_json::Value = serde_json::from_str(body).unwrap();
+        page["units"]
+            .as_array()
+            .map(|units| {
+                units
+                    .iter()
+                    .map(|u| u["name"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn pages_in_any_order_and_after_changes() {
+        let server = TestServer::builder()
+            .unix(false)
+            .page_size(2)
+            .start()
+            .unwrap();
+        let opts = || {
+            vec![fleet::v1::UnitOption::new(
+                "Service",
+                "ExecStart",
+                "/bin/true",
+            )]
+        };
+        for i in 0..7 {
+            server.put_unit_raw(&format!("u{i}.service"), opts(), "inactive");
+        }
+        // An invalid unit drops out of lists, and out of the count.
+        server.set_desired_state_raw("u2.service", "bogus");
+        let names =
+            |v: &[usize]| -> Vec<String> { v.iter().map(|i| format!("u{i}.service")).collect() };
+        // In order (each page continues where the previous ended), out of order, repeated.
+        assert_eq!(page(&server, 1), names(&[0, 1]));
+        assert_eq!(page(&server, 2), names(&[3, 4]));
+        assert_eq!(page(&server, 3), names(&[5, 6]));
+        assert_eq!(page(&server, 2), names(&[3, 4]));
+        assert_eq!(page(&server, 4), names(&[]));
+        assert_eq!(page(&server, 1), names(&[0, 1]));
+        // A change between pages: the next page is read from the registry as it now is.
+        assert!(server.remove_unit_raw("u0.service"));
+        assert_eq!(page(&server, 2), names(&[4, 5]));
+        server.set_desired_state_raw("u2.service", "inactive");
+        assert_eq!(page(&server, 3), names(&[5, 6]));
+        assert_eq!(page(&server, 1), names(&[1, 2]));
+        // u10 sorts between u1 and u2, as in fleet's registry.
+        server.put_unit_raw("u10.service", opts(), "inactive");
+        assert_eq!(page(&server, 2), names(&[2, 3]));
+        assert_eq!(page(&server, 3), names(&[4, 5]));
+        assert_eq!(page(&server, 1), names(&[1, 10]));
+    }
 }
