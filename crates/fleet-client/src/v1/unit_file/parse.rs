@@ -923,6 +923,38 @@ mod tests {
         ));
     }
 
+    /// The pre-pass decides the fast path exactly as [`lines_are_short`] does: runs without
+    /// a newline of every length around the limit and around the block size, at every
+    /// offset within a block.
+    #[test]
+    fn prescan_agrees_with_lines_are_short() {
+        let mut checked = 0;
+        for run in (1000..1030).chain(LINE_MAX - 40..LINE_MAX + 10) {
+            for offset in (0..1030).step_by(7) {
+                let text = format!(
+                    "{}\n{}\n{}",
+                    "a=b\n".repeat(offset / 4) + &"#".repeat(offset % 4),
+                    "x".repeat(run),
+                    "c=d\n".repeat(300)
+                );
+                let (bound, short) = prescan(text.as_bytes());
+                assert_eq!(short, lines_are_short(text.as_bytes()), "{run} at {offset}");
+                assert_eq!(bound, max_options_slow(text.as_bytes()));
+                // Also as the last line, without a final newline.
+                let tail = format!("{}\n{}", "a=b\n".repeat(offset), "x".repeat(run));
+                let short = prescan(tail.as_bytes()).1;
+                assert_eq!(short, lines_are_short(tail.as_bytes()), "{run} at the end");
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000);
+    }
+
+    fn max_options_slow(src: &[u8]) -> usize {
+        let count = |c| src.iter().filter(|&&b| b == c).count();
+        count(b'=').min(count(b'\n') + 1)
+    }
+
     /// Pieces that drive the parser through all of its states (as in the proptest suite).
     fn unit_text() -> impl Strategy<Value = String> {
         let piece = prop_oneof![
