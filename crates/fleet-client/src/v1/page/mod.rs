@@ -12,6 +12,8 @@ use super::{Error, Machine, Result, Unit, UnitState};
 
 mod reader;
 
+pub(crate) use reader::unit_options as decode_unit_options;
+
 /// One page of a collection: its items and the token of the next page, if there is one.
 ///
 /// ```

@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 
+use super::super::unit::Options;
 use super::super::{DesiredState, Machine, Unit, UnitOption, UnitState};
 use super::Page;
 
@@ -23,8 +24,7 @@ const PAGE_SIZE: usize = super::FLEET_PAGE_SIZE;
 
 /// A page of units, or `None` to let serde decode it.
 pub(super) fn units(text: &str) -> Option<Page<Unit>> {
-    let mut scratch = Vec::new();
-    Reader::new(text).page(b"units", |r| r.unit(&mut scratch))
+    Reader::new(text).page(b"units", Reader::unit)
 }
 
 /// A page of unit states, or `None` to let serde decode it.
@@ -35,6 +35,23 @@ pub(super) fn states(text: &str) -> Option<Page<UnitState>> {
 /// A page of machines, or `None` to let serde decode it.
 pub(super) fn machines(text: &str) -> Option<Page<Machine>> {
     Reader::new(text).page(b"machines", Reader::machine)
+}
+
+/// The options array of one unit, as [`Reader::unit`] checked and kept it, decoded.
+pub(crate) fn unit_options(json: &str) -> Option<Vec<UnitOption>> {
+    let mut reader = Reader::new(json);
+    let mut options = Vec::new();
+    reader.array(|r| {
+        let (section, name, value) = r.unit_option_parts(Reader::string)?;
+        options.push(UnitOption {
+            section,
+            name,
+            value: value.unwrap_or_default(),
+        });
+        Some(())
+    })?;
+    reader.end()?;
+    Some(options)
 }
 
 /// A cursor over a JSON text. Every method returns `None` as soon as the input is not what it
@@ -49,6 +66,19 @@ struct Reader<'a> {
 #[inline]
 fn ends_run(b: u8) -> bool {
     b == b'"' || b == b'\\' || b < 0x20
+}
+
+/// The bytes of `word` (little-endian) for which [`ends_run`] holds, as their high bits. Bytes
+/// above the first such byte may be flagged falsely (borrows), so only the lowest flag counts.
+#[inline]
+fn run_enders(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    quote | backslash | control
 }
 
 impl<'a> Reader<'a> {
@@ -94,10 +124,24 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The length of the plain run of string bytes starting at `from`.
+    /// The length of the plain run of string bytes starting at `from` (up to the first byte
+    /// for which [`ends_run`] holds); `None` when the text ends first.
     #[inline]
     fn run_len(&self, from: usize) -> Option<usize> {
-        self.bytes().get(from..)?.iter().position(|&b| ends_run(b))
+        let rest = self.bytes().get(from..)?;
+        // Eight bytes at a time: most strings fleet sends are short and plain.
+        let mut chunks = rest.chunks_exact(8);
+        let mut done = 0;
+        for chunk in chunks.by_ref() {
+            let word = u64::from_le_bytes(chunk.try_into().ok()?);
+            let hits = run_enders(word);
+            if hits != 0 {
+                return Some(done + (hits.trailing_zeros() / 8) as usize);
+            }
+            done += 8;
+        }
+        let tail = chunks.remainder().iter().position(|&b| ends_run(b))?;
+        Some(done + tail)
     }
 
     /// An object key without escapes (fleet's keys never have any), and the `:` after it.
@@ -127,80 +171,51 @@ impl<'a> Reader<'a> {
         self.text.get(start..end)
     }
 
+    /// A string value's text between its quotes, checked up to its escapes (which
+    /// [`unescape`] checks); `plain` when it has none.
+    #[inline]
+    fn raw_string(&mut self) -> Option<RawStr<'a>> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let mut end = start;
+        let mut plain = true;
+        loop {
+            end += self.run_len(end)?;
+            match *self.bytes().get(end)? {
+                b'"' => break,
+                b'\\' => {
+                    plain = false;
+                    end += 2;
+                }
+                _ => return None,
+            }
+        }
+        self.pos = end + 1;
+        Some(RawStr {
+            text: self.text.get(start..end)?,
+            plain,
+        })
+    }
+
     /// A string value, owned, escapes decoded.
     #[inline]
     fn string(&mut self) -> Option<String> {
-        self.expect(b'"')?;
-        let start = self.pos;
-        let end = start + self.run_len(start)?;
-        match *self.bytes().get(end)? {
-            b'"' => {
-                self.pos = end + 1;
-                self.text.get(start..end).map(str::to_owned)
-            }
-            b'\\' => self.escaped(start, end),
-            _ => None,
+        let raw = self.raw_string()?;
+        if raw.plain {
+            Some(raw.text.to_owned())
+        } else {
+            unescape(raw.text)
         }
     }
 
-    /// The rest of a string whose plain run `start..end` stopped at a backslash.
-    #[cold]
-    fn escaped(&mut self, start: usize, end: usize) -> Option<String> {
-        let bytes = self.bytes();
-        let mut out = String::with_capacity(end - start + 16);
-        out.push_str(self.text.get(start..end)?);
-        let mut pos = end;
-        loop {
-            match *bytes.get(pos)? {
-                b'"' => {
-                    self.pos = pos + 1;
-                    return Some(out);
-                }
-                b'\\' => {
-                    let escape = *bytes.get(pos + 1)?;
-                    pos += 2;
-                    let c = match escape {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let high = hex4(bytes.get(pos..pos + 4)?)?;
-                            pos += 4;
-                            match high {
-                                0xD800..=0xDBFF => {
-                                    if bytes.get(pos..pos + 2)? != b"\\u" {
-                                        return None;
-                                    }
-                                    let low = hex4(bytes.get(pos + 2..pos + 6)?)?;
-                                    if !(0xDC00..=0xDFFF).contains(&low) {
-                                        return None;
-                                    }
-                                    pos += 6;
-                                    char::from_u32(
-                                        0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00),
-                                    )?
-                                }
-                                0xDC00..=0xDFFF => return None,
-                                _ => char::from_u32(high)?,
-                            }
-                        }
-                        _ => return None,
-                    };
-                    out.push(c);
-                }
-                b if b < 0x20 => return None,
-                _ => {
-                    let run_end = pos + self.run_len(pos)?;
-                    out.push_str(self.text.get(pos..run_end)?);
-                    pos = run_end;
-                }
-            }
+    /// A string value, checked exactly as [`string`](Self::string) would read it, not kept.
+    #[inline]
+    fn skip_string(&mut self) -> Option<()> {
+        let raw = self.raw_string()?;
+        if !raw.plain {
+            unescape(raw.text)?;
         }
+        Some(())
     }
 
     /// A desired state (`inactive`, `loaded`, `launched`).
@@ -281,9 +296,9 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// One unit. `scratch` collects its options so that their vector is allocated once, at
-    /// its final size.
-    fn unit(&mut self, scratch: &mut Vec<UnitOption>) -> Option<Unit> {
+    /// One unit. Its options are checked, not decoded: the unit keeps their JSON text (see
+    /// [`Options`]).
+    fn unit(&mut self) -> Option<Unit> {
         let mut name = None;
         let mut options = None;
         let mut desired_state = None;
@@ -293,16 +308,19 @@ impl<'a> Reader<'a> {
             match key {
                 b"name" if name.is_none() => name = Some(r.string()?),
                 b"options" if options.is_none() => {
-                    scratch.clear();
+                    r.peek()?;
+                    let start = r.pos;
+                    let mut count = 0;
                     r.array(|r| {
-                        scratch.push(r.unit_option()?);
+                        r.unit_option_parts(Reader::skip_string)?;
+                        count += 1;
                         Some(())
                     })?;
-                    // Moved out at exactly its length (`mem::take` would hand over the
-                    // scratch vector's spare capacity and leave it empty for the next unit).
-                    let mut exact = Vec::with_capacity(scratch.len());
-                    exact.append(scratch);
-                    options = Some(exact);
+                    options = Some(if count == 0 {
+                        Options::default()
+                    } else {
+                        Options::from_checked_json(r.text.get(start..r.pos)?)
+                    });
                 }
                 b"desiredState" if desired_state.is_none() => {
                     desired_state = Some(r.desired_state()?)
@@ -325,25 +343,26 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// One `{"name":…,"section":…,"value":…}` (`value` may be missing: empty).
-    fn unit_option(&mut self) -> Option<UnitOption> {
+    /// One `{"name":…,"section":…,"value":…}`, its strings read with `read` (to keep them
+    /// or only to check them): `(section, name, value)`; `value` may be missing.
+    #[inline]
+    fn unit_option_parts<S>(
+        &mut self,
+        mut read: impl FnMut(&mut Self) -> Option<S>,
+    ) -> Option<(S, S, Option<S>)> {
         let mut section = None;
         let mut name = None;
         let mut value = None;
         self.object(|r, key| {
             match key {
-                b"name" if name.is_none() => name = Some(r.string()?),
-                b"section" if section.is_none() => section = Some(r.string()?),
-                b"value" if value.is_none() => value = Some(r.string()?),
+                b"name" if name.is_none() => name = Some(read(r)?),
+                b"section" if section.is_none() => section = Some(read(r)?),
+                b"value" if value.is_none() => value = Some(read(r)?),
                 _ => return None,
             }
             Some(())
         })?;
-        Some(UnitOption {
-            section: section?,
-            name: name?,
-            value: value.unwrap_or_default(),
-        })
+        Some((section?, name?, value))
     }
 
     /// One unit state; every field may be missing (empty).
@@ -421,6 +440,66 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
+
+/// The text of a JSON string between its quotes.
+struct RawStr<'a> {
+    text: &'a str,
+    /// Without escapes: the text is the value.
+    plain: bool,
+}
+
+/// The value of a JSON string's text (between its quotes, no unescaped quote or control
+/// character in it), escapes decoded; `None` for an escape serde would refuse (or that this
+/// reader leaves to serde: an unpaired surrogate).
+#[cold]
+fn unescape(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let run = bytes.get(pos..)?.iter().position(|&b| b == b'\\');
+        let run_end = run.map_or(bytes.len(), |n| pos + n);
+        out.push_str(text.get(pos..run_end)?);
+        pos = run_end;
+        if pos == bytes.len() {
+            break;
+        }
+        let escape = *bytes.get(pos + 1)?;
+        pos += 2;
+        let c = match escape {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let high = hex4(bytes.get(pos..pos + 4)?)?;
+                pos += 4;
+                match high {
+                    0xD800..=0xDBFF => {
+                        if bytes.get(pos..pos + 2)? != b"\\u" {
+                            return None;
+                        }
+                        let low = hex4(bytes.get(pos + 2..pos + 6)?)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return None;
+                        }
+                        pos += 6;
+                        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?
+                    }
+                    0xDC00..=0xDFFF => return None,
+                    _ => char::from_u32(high)?,
+                }
+            }
+            _ => return None,
+        };
+        out.push(c);
+    }
+    Some(out)
 }
 
 /// Four hex digits of a `\u` escape.

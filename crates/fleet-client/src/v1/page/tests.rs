@@ -444,9 +444,58 @@ fn a_unit_from_the_reader_is_a_whole_unit() {
             UnitOption::new("X-Fleet", "Global", "true")
         ]
     );
+}
+
+#[test]
+fn options_kept_as_json_decode_once_and_edit_like_a_list() {
+    let text = r#"{"units":[{"desiredState":"loaded","name":"a.service","options":[{"name":"ExecStart","section":"Service","value":"a \u0026\u0026 b"},{"name":"Global","section":"X-Fleet"}]},{"desiredState":"loaded","name":"b.service","options":[]}]}"#;
+    let page = assert_fast_agrees::<Unit>(text);
+    let mut unit = page.items[0].clone();
+    let first = unit.options().as_ptr();
+    assert_eq!(unit.options()[0].value, "a && b");
+    assert_eq!(unit.options()[1].value, "");
+    assert_eq!(unit.options().as_ptr(), first, "decoded once, then kept");
     assert_eq!(
-        unit.options.capacity(),
-        2,
-        "options are allocated at their final size"
+        unit.hash(),
+        Unit::from_options(unit.options().to_vec()).hash()
     );
+    assert!(unit.remove_option("X-Fleet", "Global", None));
+    unit.add_option("Unit", "Description", "d");
+    assert_eq!(
+        unit.options(),
+        [
+            UnitOption::new("Service", "ExecStart", "a && b"),
+            UnitOption::new("Unit", "Description", "d")
+        ]
+    );
+    assert!(page.items[1].options().is_empty());
+    // A fresh copy edits without ever having been read.
+    let mut fresh = page.items[0].clone();
+    fresh.add_option("Unit", "After", "x");
+    assert_eq!(fresh.options().len(), 3);
+}
+
+#[test]
+fn string_runs_end_at_the_first_quote_backslash_or_control_byte_at_any_offset() {
+    // Every position of the ending byte relative to the 8-byte steps, with bytes around it
+    // that sit near the flagged ranges (0x1f/0x20, '"'/'#', '\\'/']', 0x7f/0x80/0xff).
+    let fillers = ["a", " ", "#", "]", "\u{7f}", "é", "\u{ffff}", "!"];
+    for len in 0..24 {
+        for filler in fillers {
+            for end in ["\"", "\\\\\"", "\\n\""] {
+                let plain: String = filler.repeat(len);
+                let text = format!(r#"{{"nextPageToken":"{plain}{end}}}"#);
+                let page = assert_fast_agrees::<Unit>(&text);
+                let want = match end {
+                    "\"" => plain.clone(),
+                    "\\\\\"" => format!("{plain}\\"),
+                    _ => format!("{plain}\n"),
+                };
+                assert_eq!(page.next_page_token.unwrap_or_default(), want, "{text}");
+            }
+            let raw_control = format!("{{\"nextPageToken\":\"{}\u{1f}x\"}}", filler.repeat(len));
+            let (fast, slow) = both::<Unit>(&raw_control);
+            assert!(fast.is_none() && slow.is_err(), "{raw_control:?}");
+        }
+    }
 }

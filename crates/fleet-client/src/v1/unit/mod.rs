@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{unit_file, Client, DesiredState, Error, Result, UnitHash, UnitOption};
 
+mod options;
+pub(crate) use options::Options;
+
 /// A fleet unit: its options, its desired state and, for units that came from the cluster,
 /// its name, current state and machine.
 ///
@@ -53,7 +56,7 @@ use super::{unit_file, Client, DesiredState, Error, Result, UnitHash, UnitOption
 #[serde(from = "UnitWire")]
 pub struct Unit {
     pub(crate) name: Option<String>,
-    pub(crate) options: Vec<UnitOption>,
+    pub(crate) options: Options,
     pub(crate) desired_state: DesiredState,
     pub(crate) current_state: Option<DesiredState>,
     pub(crate) machine_id: Option<String>,
@@ -81,7 +84,7 @@ impl From<UnitWire> for Unit {
     fn from(w: UnitWire) -> Unit {
         Unit {
             name: w.name,
-            options: w.options,
+            options: Options::new(w.options),
             desired_state: w.desired_state,
             current_state: w.current_state,
             machine_id: w.machine_id.filter(|m| !m.is_empty()),
@@ -112,7 +115,7 @@ impl Serialize for Unit {
             desired_state: self.desired_state,
             machine_id: self.machine_id.as_deref(),
             name: self.name.as_deref(),
-            options: &self.options,
+            options: self.options.as_slice(),
         }
         .serialize(serializer)
     }
@@ -163,7 +166,7 @@ impl Unit {
     pub fn from_options(options: Vec<UnitOption>) -> Unit {
         Unit {
             name: None,
-            options,
+            options: Options::new(options),
             desired_state: DesiredState::Launched,
             current_state: None,
             machine_id: None,
@@ -209,7 +212,9 @@ impl Unit {
         value: impl Into<String>,
     ) -> &mut Unit {
         self.detach();
-        self.options.push(UnitOption::new(section, name, value));
+        self.options
+            .to_mut()
+            .push(UnitOption::new(section, name, value));
         self
     }
 
@@ -229,16 +234,17 @@ impl Unit {
     /// ```
     pub fn remove_option(&mut self, section: &str, name: &str, value: Option<&str>) -> bool {
         self.detach();
-        let before = self.options.len();
-        self.options.retain(|o| {
+        let options = self.options.to_mut();
+        let before = options.len();
+        options.retain(|o| {
             !(o.section == section && o.name == name && value.is_none_or(|v| o.value == v))
         });
-        self.options.len() != before
+        options.len() != before
     }
 
     /// The options, in order.
     pub fn options(&self) -> &[UnitOption] {
-        &self.options
+        self.options.as_slice()
     }
 
     /// The desired state.
@@ -336,14 +342,14 @@ impl Unit {
     /// assert_eq!(unit.hash().to_string().len(), 40);
     /// ```
     pub fn hash(&self) -> UnitHash {
-        UnitHash::of(&self.options)
+        UnitHash::of(self.options.as_slice())
     }
 }
 
 impl fmt::Display for Unit {
     /// The unit file text, exactly as fleet serializes it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&unit_file::serialize(&self.options))
+        f.write_str(&unit_file::serialize(self.options.as_slice()))
     }
 }
 
