@@ -325,10 +325,10 @@ fn max_options(src: &[u8]) -> usize {
 /// block, so when every block has a `\n`, every line is short. Only otherwise (a long line,
 /// or a long stretch of text without newlines) does [`lines_are_short`] look closer.
 fn prescan(src: &[u8]) -> (usize, bool) {
-    // Four runs of 255 bytes: byte-wide counters cannot overflow, and the compiler turns
-    // the counting into vector code.
-    const RUN: usize = 255;
-    const BLOCK: usize = 4 * RUN;
+    // Runs of 128 bytes: byte-wide counters cannot overflow, and the compiler turns the
+    // counting into vector code with no scalar remainder.
+    const RUN: usize = 128;
+    const BLOCK: usize = 8 * RUN;
     const _: () = assert!(2 * BLOCK <= LINE_MAX);
     let count = |bytes: &[u8]| {
         let (mut equals, mut newlines) = (0u8, 0u8);
