@@ -777,12 +777,24 @@ impl<'a> Lexer<'a> {
     }
 
     /// Emit an option.
+    #[inline(always)]
     fn emit(&mut self, name: String, value: String) {
         let option = UnitOption {
             section: self.section.clone(),
             name,
             value,
         };
+        if self.out.len() < self.out.capacity() {
+            self.out.push(option);
+        } else {
+            self.emit_first(option);
+        }
+    }
+
+    /// [`Lexer::emit`] while the result vector is not allocated yet (or full, which the
+    /// upper bound it is sized with rules out).
+    #[inline(never)]
+    fn emit_first(&mut self, option: UnitOption) {
         // The result vector is allocated last for a unit of up to `HEAD` options (and
         // with its exact size). Allocated first, it is the one allocation too big for
         // glibc's fast bins, and requesting it merges all the small blocks the caller has
