@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::Stream;
+use futures::future::Either;
+use futures::{Stream, StreamExt};
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client as HyperClient;
@@ -274,7 +275,7 @@ impl Client {
         if response.status != StatusCode::OK {
             return Err(unexpected_status(response, "200"));
         }
-        Page::from_slice(&response.body).map_err(|e| match e {
+        Page::from_bytes(&response.body).map_err(|e| match e {
             Error::UnexpectedResponse {
                 message, excerpt, ..
             } => Error::UnexpectedResponse {
@@ -293,11 +294,10 @@ impl Client {
         &self,
         list: List,
     ) -> impl Stream<Item = Result<T>> + Send + Unpin + 'static {
-        struct State<T> {
+        struct State {
             client: Client,
             list: List,
             token: Option<String>,
-            items: std::vec::IntoIter<T>,
             fetched: bool,
             done: bool,
         }
@@ -305,55 +305,53 @@ impl Client {
             client: self.clone(),
             list,
             token: None,
-            items: Vec::new().into_iter(),
             fetched: false,
             done: false,
         };
-        Box::pin(futures::stream::unfold(state, |mut st| async move {
-            loop {
-                if let Some(item) = st.items.next() {
-                    return Some((Ok(item), st));
-                }
-                if st.done || (st.fetched && st.token.is_none()) {
-                    return None;
-                }
-                let result = st
-                    .client
-                    .call_page::<T>(&st.list.call(st.token.as_deref()))
-                    .await;
-                match result {
-                    Ok(page) => {
-                        if page.next_page_token.is_some() && page.next_page_token == st.token {
-                            st.done = true;
-                            return Some((
-                                Err(Error::UnexpectedResponse {
-                                    request: format!(
-                                        "GET {}?nextPageToken={}",
-                                        st.client
-                                            .discovery()
-                                            .method(st.list.call(None).api_method())
-                                            .path_template(),
-                                        st.token.as_deref().unwrap_or_default()
-                                    ),
-                                    status: 200,
-                                    message: "fleet sent the same nextPageToken again; \
-                                              stopping instead of looping"
-                                        .into(),
-                                    excerpt: page.next_page_token.unwrap_or_default(),
-                                }),
-                                st,
-                            ));
-                        }
-                        st.fetched = true;
-                        st.token = page.next_page_token;
-                        st.items = page.items.into_iter();
-                    }
-                    Err(e) => {
+        // One future per page; the items of a page are then handed out by a plain iterator
+        // (a future per item would be created, and moved, a hundred times a page).
+        let pages = futures::stream::unfold(state, |mut st| async move {
+            if st.done || (st.fetched && st.token.is_none()) {
+                return None;
+            }
+            let result = st
+                .client
+                .call_page::<T>(&st.list.call(st.token.as_deref()))
+                .await;
+            match result {
+                Ok(page) => {
+                    if page.next_page_token.is_some() && page.next_page_token == st.token {
                         st.done = true;
-                        return Some((Err(e), st));
+                        let error = Error::UnexpectedResponse {
+                            request: format!(
+                                "GET {}?nextPageToken={}",
+                                st.client
+                                    .discovery()
+                                    .method(st.list.call(None).api_method())
+                                    .path_template(),
+                                st.token.as_deref().unwrap_or_default()
+                            ),
+                            status: 200,
+                            message: "fleet sent the same nextPageToken again; \
+                                      stopping instead of looping"
+                                .into(),
+                            excerpt: page.next_page_token.unwrap_or_default(),
+                        };
+                        return Some((Err(error), st));
                     }
+                    st.fetched = true;
+                    st.token = page.next_page_token;
+                    Some((Ok(page.items), st))
+                }
+                Err(e) => {
+                    st.done = true;
+                    Some((Err(e), st))
                 }
             }
+        });
+        Box::pin(pages.flat_map(|page| match page {
+            Ok(items) => Either::Left(futures::stream::iter(items.into_iter().map(Ok))),
+            Err(e) => Either::Right(futures::stream::once(futures::future::ready(Err(e)))),
         }))
     }
 }

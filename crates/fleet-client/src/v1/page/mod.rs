@@ -6,6 +6,7 @@
 //! [`Client`](crate::v1::Client) follow the tokens for you; [`Page`] is public for callers
 //! that want the pages themselves and for benchmarks.
 
+use bytes::Bytes;
 use serde::Deserialize;
 
 use super::{Error, Machine, Result, Unit, UnitState};
@@ -66,7 +67,7 @@ pub trait PageItem: sealed::Sealed + Sized {
 
     /// The fast reader ([`reader`]): `None` when the text is not plainly such a page.
     #[doc(hidden)]
-    fn decode_page_fast(text: &str) -> Option<Page<Self>>;
+    fn decode_page_fast(body: &Bytes, text: &str) -> Option<Page<Self>>;
 
     /// serde_json's decoder, which accepts every valid page and explains every invalid one.
     #[doc(hidden)]
@@ -74,14 +75,14 @@ pub trait PageItem: sealed::Sealed + Sized {
 
     /// The fast reader when it answers, serde_json otherwise.
     #[doc(hidden)]
-    fn decode_page(bytes: &[u8]) -> serde_json::Result<Page<Self>> {
+    fn decode_page(body: &Bytes) -> serde_json::Result<Page<Self>> {
         // Validating UTF-8 once for the whole body is cheaper than string by string.
-        match std::str::from_utf8(bytes) {
-            Ok(text) => match Self::decode_page_fast(text) {
+        match std::str::from_utf8(body) {
+            Ok(text) => match Self::decode_page_fast(body, text) {
                 Some(page) => Ok(page),
                 None => Self::decode_page_serde(text.as_bytes()),
             },
-            Err(_) => Self::decode_page_serde(bytes),
+            Err(_) => Self::decode_page_serde(body),
         }
     }
 }
@@ -99,8 +100,8 @@ macro_rules! page_item {
         impl PageItem for $ty {
             const KEY: &'static str = $key;
 
-            fn decode_page_fast(text: &str) -> Option<Page<Self>> {
-                $fast(text)
+            fn decode_page_fast(body: &Bytes, text: &str) -> Option<Page<Self>> {
+                $fast(body, text)
             }
 
             fn decode_page_serde(bytes: &[u8]) -> serde_json::Result<Page<Self>> {
@@ -160,11 +161,17 @@ impl<T: PageItem> Page<T> {
     /// tree). A body that is not such a page is [`Error::UnexpectedResponse`] with a short
     /// excerpt.
     pub fn from_slice(bytes: &[u8]) -> Result<Page<T>> {
-        T::decode_page(bytes).map_err(|e| Error::UnexpectedResponse {
+        Page::from_bytes(&Bytes::copy_from_slice(bytes))
+    }
+
+    /// [`from_slice`](Page::from_slice) on a body the page may share: units keep their options
+    /// as slices of it (see `unit/options.rs`) instead of copies.
+    pub(crate) fn from_bytes(body: &Bytes) -> Result<Page<T>> {
+        T::decode_page(body).map_err(|e| Error::UnexpectedResponse {
             request: format!("a page of {}", T::KEY),
             status: 200,
             message: format!("not a page of {}: {e}", T::KEY),
-            excerpt: excerpt(bytes),
+            excerpt: excerpt(body),
         })
     }
 }

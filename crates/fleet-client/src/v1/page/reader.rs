@@ -15,6 +15,8 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
+
 use super::super::unit::Options;
 use super::super::{DesiredState, Machine, Unit, UnitOption, UnitState};
 use super::Page;
@@ -23,17 +25,21 @@ use super::Page;
 const PAGE_SIZE: usize = super::FLEET_PAGE_SIZE;
 
 /// A page of units, or `None` to let serde decode it.
-pub(super) fn units(text: &str) -> Option<Page<Unit>> {
-    Reader::new(text).page(b"units", Reader::unit)
+///
+/// `text` is `body` as UTF-8: units keep their options as slices of `body`.
+pub(super) fn units(body: &Bytes, text: &str) -> Option<Page<Unit>> {
+    let mut reader = Reader::new(text);
+    reader.body = Some(body);
+    reader.page(b"units", Reader::unit)
 }
 
 /// A page of unit states, or `None` to let serde decode it.
-pub(super) fn states(text: &str) -> Option<Page<UnitState>> {
+pub(super) fn states(_body: &Bytes, text: &str) -> Option<Page<UnitState>> {
     Reader::new(text).page(b"states", Reader::unit_state)
 }
 
 /// A page of machines, or `None` to let serde decode it.
-pub(super) fn machines(text: &str) -> Option<Page<Machine>> {
+pub(super) fn machines(_body: &Bytes, text: &str) -> Option<Page<Machine>> {
     Reader::new(text).page(b"machines", Reader::machine)
 }
 
@@ -59,6 +65,8 @@ pub(crate) fn unit_options(json: &str) -> Option<Vec<UnitOption>> {
 struct Reader<'a> {
     text: &'a str,
     pos: usize,
+    /// The bytes of `text`, shared, when units may keep slices of them.
+    body: Option<&'a Bytes>,
 }
 
 /// The bytes that end a plain run inside a JSON string: the closing quote, an escape, or a
@@ -83,7 +91,11 @@ fn run_enders(word: u64) -> u64 {
 
 impl<'a> Reader<'a> {
     fn new(text: &'a str) -> Self {
-        Reader { text, pos: 0 }
+        Reader {
+            text,
+            pos: 0,
+            body: None,
+        }
     }
 
     fn bytes(&self) -> &'a [u8] {
@@ -299,6 +311,151 @@ impl<'a> Reader<'a> {
     /// One unit. Its options are checked, not decoded: the unit keeps their JSON text (see
     /// [`Options`]).
     fn unit(&mut self) -> Option<Unit> {
+        let start = self.pos;
+        if let Some(unit) = self.unit_in_fleet_layout() {
+            return Some(unit);
+        }
+        self.pos = start;
+        self.unit_in_any_layout()
+    }
+
+    /// The next bytes are `literal`: consume them.
+    #[inline]
+    fn eat(&mut self, literal: &[u8]) -> bool {
+        let here = self.bytes().get(self.pos..).unwrap_or_default();
+        let found = here.starts_with(literal);
+        if found {
+            self.pos += literal.len();
+        }
+        found
+    }
+
+    /// A desired state written as fleet writes it (no whitespace, no escapes).
+    #[inline]
+    fn desired_state_literal(&mut self) -> Option<DesiredState> {
+        if self.eat(b"\"launched\"") {
+            Some(DesiredState::Launched)
+        } else if self.eat(b"\"inactive\"") {
+            Some(DesiredState::Inactive)
+        } else if self.eat(b"\"loaded\"") {
+            Some(DesiredState::Loaded)
+        } else {
+            None
+        }
+    }
+
+    /// One unit exactly as fleet's `encoding/json` writes it: keys in their sorted order
+    /// (`currentState`, `desiredState`, `machineID`, `name`, `options`; empty ones omitted), no
+    /// whitespace. Checking for the expected key bytes is much cheaper than reading keys.
+    /// `None` as soon as the unit is written any other way; [`unit_in_any_layout`]
+    /// (Self::unit_in_any_layout) then reads it from its start. Whatever this accepts, that
+    /// accepts too, with the same result.
+    #[inline]
+    fn unit_in_fleet_layout(&mut self) -> Option<Unit> {
+        if !self.eat(b"{") {
+            return None;
+        }
+        // After the first field, each key is preceded by a comma.
+        let mut first = true;
+        let mut field = |r: &mut Self, key: &[u8]| -> bool {
+            if !first && !r.eat(b",") {
+                return false;
+            }
+            let found = r.eat(key);
+            if found {
+                first = false;
+            } else if !first {
+                r.pos -= 1;
+            }
+            found
+        };
+        let current_state = if field(self, b"\"currentState\":") {
+            Some(self.desired_state_literal()?)
+        } else {
+            None
+        };
+        if !field(self, b"\"desiredState\":") {
+            return None;
+        }
+        let desired_state = self.desired_state_literal()?;
+        let machine_id = if field(self, b"\"machineID\":") {
+            Some(self.string()?)
+        } else {
+            None
+        };
+        let name = if field(self, b"\"name\":") {
+            Some(self.string()?)
+        } else {
+            None
+        };
+        let options = if field(self, b"\"options\":") {
+            Some(self.options_in_fleet_layout()?)
+        } else {
+            None
+        };
+        if !self.eat(b"}") {
+            return None;
+        }
+        Some(Unit {
+            name,
+            options: options.unwrap_or_default(),
+            desired_state,
+            current_state,
+            machine_id: machine_id.filter(|m| !m.is_empty()),
+            origin: None,
+        })
+    }
+
+    /// A unit's options array as fleet writes it (`{"name":…,"section":…,"value":…}`, `value`
+    /// omitted when empty, no whitespace), checked and kept as text.
+    #[inline]
+    fn options_in_fleet_layout(&mut self) -> Option<Options> {
+        let start = self.pos;
+        if !self.eat(b"[") {
+            return None;
+        }
+        if self.eat(b"]") {
+            return Some(Options::default());
+        }
+        loop {
+            if !self.eat(b"{\"name\":") {
+                return None;
+            }
+            self.skip_string()?;
+            if !self.eat(b",\"section\":") {
+                return None;
+            }
+            self.skip_string()?;
+            if self.eat(b",\"value\":") {
+                self.skip_string()?;
+            }
+            if !self.eat(b"}") {
+                return None;
+            }
+            if self.eat(b"]") {
+                break;
+            }
+            if !self.eat(b",") {
+                return None;
+            }
+        }
+        self.checked_options(start)
+    }
+
+    /// The options array just checked, from `start` to here, kept as JSON: a slice of the
+    /// shared body when there is one, a copy otherwise.
+    fn checked_options(&self, start: usize) -> Option<Options> {
+        let text = self.text.get(start..self.pos)?;
+        Some(match self.body {
+            Some(body) if self.pos <= body.len() => {
+                Options::from_checked_json(body.slice(start..self.pos))
+            }
+            _ => Options::from_checked_json(Bytes::copy_from_slice(text.as_bytes())),
+        })
+    }
+
+    /// One unit, keys in any order, whitespace anywhere.
+    fn unit_in_any_layout(&mut self) -> Option<Unit> {
         let mut name = None;
         let mut options = None;
         let mut desired_state = None;
@@ -319,7 +476,7 @@ impl<'a> Reader<'a> {
                     options = Some(if count == 0 {
                         Options::default()
                     } else {
-                        Options::from_checked_json(r.text.get(start..r.pos)?)
+                        r.checked_options(start)?
                     });
                 }
                 b"desiredState" if desired_state.is_none() => {

@@ -9,8 +9,9 @@ use crate::v1::{DesiredState, Machine, Unit, UnitOption, UnitState};
 
 /// Both decoders on one text: the reader's answer (if any) and serde's.
 fn both<T: PageItem>(text: &str) -> (Option<Page<T>>, serde_json::Result<Page<T>>) {
+    let body = bytes::Bytes::copy_from_slice(text.as_bytes());
     (
-        T::decode_page_fast(text),
+        T::decode_page_fast(&body, text),
         T::decode_page_serde(text.as_bytes()),
     )
 }

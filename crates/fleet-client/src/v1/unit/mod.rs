@@ -37,6 +37,16 @@ pub(crate) use options::Options;
 /// again with [`Client::create_unit`] (fleet replaces a unit whose options changed).
 /// [`is_from_cluster`](Unit::is_from_cluster) tells the two kinds apart.
 ///
+/// # Units from a list
+///
+/// [`Client::list_units`] checks every unit of a page completely, but keeps each unit's
+/// options as a slice of the page's response body (shared by the page's units) and decodes
+/// them into [`UnitOption`]s the first time they are needed, once. Listing is much cheaper for
+/// it; the one thing to know is that a unit from a list keeps its page's body (about 200 bytes
+/// per unit of that page) until it is dropped or its options are edited. To keep a few units
+/// out of a long listing without their pages, keep
+/// `Unit::from_options(unit.options().to_vec())` (with the name you need) instead.
+///
 /// # Serde
 ///
 /// With fleet's field names: `name`, `options`, `desiredState`, `currentState`, `machineID`

@@ -4,12 +4,20 @@
 //! each. Decoding every option of every unit into owned `String`s would cost one allocation per
 //! string (about 800 per page of typical units), most of the time spent listing. Instead the
 //! page reader checks each unit's `options` array completely (every key, every string and
-//! escape, exactly as it would decode it) and keeps its JSON text, one allocation per unit;
-//! the [`UnitOption`]s are made the first time they are asked for
-//! ([`Unit::options`](super::Unit::options), hashing, display, comparison, serialization) and
-//! kept. Editing the options turns the text into a plain list first.
+//! escape, exactly as it would decode it) and keeps it as a slice of the page's body, which
+//! the units of a page share (no copy, no allocation); the [`UnitOption`]s are made the first
+//! time they are asked for ([`Unit::options`](super::Unit::options), hashing, display,
+//! comparison, serialization) and kept. Editing the options turns the text into a plain list
+//! first (and lets go of the body).
+//!
+//! The price: a unit from a list keeps its page's body (about 200 bytes per unit of the page)
+//! alive until it is dropped or edited. Listing and dropping, or keeping all units, costs no
+//! more than decoded options would; keeping one unit out of each of many pages keeps those
+//! pages. The units' documentation says so.
 
 use std::sync::OnceLock;
+
+use bytes::Bytes;
 
 use crate::v1::UnitOption;
 
@@ -24,8 +32,9 @@ pub(crate) struct Options {
 
 #[derive(Clone)]
 struct Json {
-    /// The `options` array of one unit, as the page reader found and checked it.
-    text: Box<str>,
+    /// The `options` array of one unit, as the page reader found and checked it: a slice of
+    /// the page's body, shared with the other units of the page.
+    text: Bytes,
     /// The decoded options, once asked for.
     decoded: OnceLock<Vec<UnitOption>>,
 }
@@ -36,11 +45,13 @@ impl Json {
     }
 }
 
-fn decode(text: &str) -> Vec<UnitOption> {
+fn decode(text: &[u8]) -> Vec<UnitOption> {
     {
         // The page reader accepted `text` with the same code that decodes it here, so this
         // cannot fail; an empty list would only ever stand for a bug in the reader.
-        let options = crate::v1::page::decode_unit_options(text);
+        let options = std::str::from_utf8(text)
+            .ok()
+            .and_then(crate::v1::page::decode_unit_options);
         debug_assert!(options.is_some(), "checked options JSON must decode");
         options.unwrap_or_default()
     }
@@ -53,11 +64,11 @@ impl Options {
     }
 
     /// Options kept as the JSON array `text`, which the page reader has checked.
-    pub(crate) fn from_checked_json(text: &str) -> Self {
+    pub(crate) fn from_checked_json(text: Bytes) -> Self {
         Options {
             list: Vec::new(),
             json: Some(Json {
-                text: text.into(),
+                text,
                 decoded: OnceLock::new(),
             }),
         }

@@ -252,6 +252,19 @@ fn trim(s: &str) -> &str {
     }
 }
 
+/// Whether `s` is empty or all (Unicode) whitespace: `trim(s).is_empty()`, with a byte loop
+/// up to the first non-blank ASCII character.
+fn is_blank(s: &str) -> bool {
+    for &b in s.as_bytes() {
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {}
+            0x80.. => return s.trim().is_empty(),
+            _ => return false,
+        }
+    }
+    true
+}
+
 pub(crate) fn parse_raw(text: &str) -> std::result::Result<Vec<UnitOption>, ParseError> {
     let (capacity, short) = prescan(text.as_bytes());
     parse_sized(text, short, capacity)
@@ -641,7 +654,7 @@ impl<'a> Lexer<'a> {
             let line_start = next;
             let (line, line_next, line_eof) = self.line_fast(line_start);
             (next, eof) = (line_next, line_eof);
-            if trim(line).is_empty() {
+            if is_blank(line) {
                 let value = self.text.get(value_start..value_end).unwrap_or("");
                 self.emit(name, value_string(value));
                 return Ok(next);
@@ -975,6 +988,24 @@ mod tests {
     fn max_options_slow(src: &[u8]) -> usize {
         let count = |c| src.iter().filter(|&&b| b == c).count();
         count(b'=').min(count(b'\n') + 1)
+    }
+
+    #[test]
+    fn is_blank_is_trim_is_empty() {
+        let chars = (0..=0x3100u32)
+            .chain([0xfeff, 0x1_f600])
+            .filter_map(char::from_u32);
+        for c in chars {
+            for text in [
+                c.to_string(),
+                format!(" \t{c}"),
+                format!("{c} \u{a0}"),
+                format!("\u{2028}{c}x"),
+            ] {
+                assert_eq!(is_blank(&text), text.trim().is_empty(), "{text:?}");
+            }
+        }
+        assert!(is_blank("") && is_blank(" \t\r\u{b}\u{c}\u{85}\u{3000}"));
     }
 
     /// Pieces that drive the parser through all of its states (as in the proptest suite).
