@@ -341,7 +341,11 @@ impl Client {
                     }
                     st.fetched = true;
                     st.token = page.next_page_token;
-                    Some((Ok(page.items), st))
+                    let mut items = page.items;
+                    for item in &mut items {
+                        item.attach(&st.client);
+                    }
+                    Some((Ok(items), st))
                 }
                 Err(e) => {
                     st.done = true;

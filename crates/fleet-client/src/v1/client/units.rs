@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 
 use super::{Client, List};
 use crate::v1::request::Call;
@@ -74,9 +74,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn list_units(&self) -> impl Stream<Item = Result<Unit>> + Send + Unpin + 'static {
-        let client = self.clone();
         self.paginate::<Unit>(List::Units)
-            .map(move |unit| unit.map(|u| u.with_origin(&client)))
     }
 
     /// One unit. A missing unit is `Error::Api { code: 404, .. }` (`code() == Some(404)`).

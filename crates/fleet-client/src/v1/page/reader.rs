@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::super::unit::Options;
+use super::super::unit::{Options, Text};
 use super::super::{DesiredState, Machine, Unit, UnitOption, UnitState};
 use super::Page;
 
@@ -220,6 +220,26 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A string value: a slice of the shared body when there is one and the string has no
+    /// escapes, owned otherwise.
+    #[inline]
+    fn text(&mut self) -> Option<Text> {
+        let raw = self.raw_string()?;
+        if raw.plain {
+            if let Some(body) = self.body {
+                // `raw.text` is a subslice of `self.text`, which is `body` as UTF-8.
+                let end = self.pos - 1;
+                let start = end - raw.text.len();
+                if end <= body.len() {
+                    return Some(Text::Shared(body.slice(start..end)));
+                }
+            }
+            Some(Text::Owned(raw.text.to_owned()))
+        } else {
+            unescape(raw.text).map(Text::Owned)
+        }
+    }
+
     /// A string value, checked exactly as [`string`](Self::string) would read it, not kept.
     #[inline]
     fn skip_string(&mut self) -> Option<()> {
@@ -384,7 +404,7 @@ impl<'a> Reader<'a> {
             None
         };
         let name = if field(self, b"\"name\":") {
-            Some(self.string()?)
+            Some(self.text()?)
         } else {
             None
         };
@@ -463,7 +483,7 @@ impl<'a> Reader<'a> {
         let mut machine_id: Option<String> = None;
         self.object(|r, key| {
             match key {
-                b"name" if name.is_none() => name = Some(r.string()?),
+                b"name" if name.is_none() => name = Some(r.text()?),
                 b"options" if options.is_none() => {
                     r.peek()?;
                     let start = r.pos;

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::{unit_file, Client, DesiredState, Error, Result, UnitHash, UnitOption};
 
 mod options;
+mod text;
 pub(crate) use options::Options;
+pub(crate) use text::Text;
 
 /// A fleet unit: its options, its desired state and, for units that came from the cluster,
 /// its name, current state and machine.
@@ -65,7 +67,7 @@ pub(crate) use options::Options;
 #[derive(Clone, Deserialize)]
 #[serde(from = "UnitWire")]
 pub struct Unit {
-    pub(crate) name: Option<String>,
+    pub(crate) name: Option<Text>,
     pub(crate) options: Options,
     pub(crate) desired_state: DesiredState,
     pub(crate) current_state: Option<DesiredState>,
@@ -93,7 +95,7 @@ struct UnitWire {
 impl From<UnitWire> for Unit {
     fn from(w: UnitWire) -> Unit {
         Unit {
-            name: w.name,
+            name: w.name.map(Text::from),
             options: Options::new(w.options),
             desired_state: w.desired_state,
             current_state: w.current_state,
@@ -124,7 +126,7 @@ impl Serialize for Unit {
             current_state: self.current_state,
             desired_state: self.desired_state,
             machine_id: self.machine_id.as_deref(),
-            name: self.name.as_deref(),
+            name: self.name.as_ref().map(Text::as_str),
             options: self.options.as_slice(),
         }
         .serialize(serializer)
@@ -264,7 +266,7 @@ impl Unit {
 
     /// The unit's name, for units that came from fleet.
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.name.as_ref().map(Text::as_str)
     }
 
     /// The state fleet reports the unit in, for units that came from fleet.
@@ -301,7 +303,7 @@ impl Unit {
     /// The client and name of a unit from the cluster, or [`Error::LocalUnit`].
     pub(crate) fn origin(&self, operation: &'static str) -> Result<(&Client, &str)> {
         match (&self.origin, &self.name) {
-            (Some(client), Some(name)) => Ok((client, name)),
+            (Some(client), Some(name)) => Ok((client, name.as_str())),
             _ => Err(Error::LocalUnit { operation }),
         }
     }
