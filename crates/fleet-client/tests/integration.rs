@@ -206,6 +206,28 @@ async fn units_from_the_cluster_change_and_destroy_themselves() {
             client.get_unit("self.service").await.unwrap_err().code(),
             Some(404)
         );
+        // So can a unit from a list, whose name and options are slices of its page.
+        client
+            .create_unit("listed.service", &inactive_unit())
+            .await
+            .unwrap();
+        let listed = all_units(&client).await;
+        let mut listed = listed
+            .into_iter()
+            .find(|u| u.name() == Some("listed.service"))
+            .expect("listed.service is listed");
+        assert!(listed.is_from_cluster());
+        assert_eq!(listed.options(), inactive_unit().options());
+        listed
+            .set_desired_state(fleet::DesiredState::Loaded)
+            .await
+            .unwrap();
+        assert_eq!(
+            desired_state_of(&client, "listed.service").await,
+            fleet::DesiredState::Loaded
+        );
+        listed.destroy().await.unwrap();
+        assert!(unit_names(&client).await.is_empty());
     }
 }
 
