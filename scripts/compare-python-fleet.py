@@ -37,7 +37,7 @@ def measure(name, fn):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--endpoint", required=True)
-    ap.add_argument("--workload", choices=["list", "create"], required=True)
+    ap.add_argument("--workload", choices=["list", "list-options", "create"], required=True)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--prefix", default="py")
@@ -53,6 +53,16 @@ def main():
                     n += 1
             return n
         measure("list", run)
+    elif args.workload == "list-options":
+        # The same listing, reading every option's value of every unit.
+        def run():
+            n = 0
+            for _ in range(args.rounds):
+                for unit in client.list_units():
+                    for option in unit.options:
+                        n += len(option["value"]) > -1
+            return n
+        measure("list-options", run)
     else:
         def run():
             for i in range(args.count):

@@ -2,6 +2,11 @@
 //! captured from fleet v1.0.0) through the library's public page decoder, [`fleet::v1::Page`].
 //!
 //! Target: at most 60 µs per page. Run with `cargo bench -p fleet-client --bench decode_page`.
+//!
+//! `units_100_fleet_v1_0_0` is what listing costs: the page is checked completely and each
+//! unit keeps its options as a slice of the body until they are first used.
+//! `units_100_fleet_v1_0_0_with_options` also asks every unit for its options, so that all
+//! of them are decoded into `UnitOption`s: the cost of a caller that reads everything.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use fleet::v1::{Page, Unit};
@@ -34,6 +39,14 @@ fn decode_page(c: &mut Criterion) {
     group.bench_function("units_100_fleet_v1_0_0", |b| {
         b.iter(|| {
             let page: Page<Unit> = Page::from_slice(black_box(&body)).expect("decodes");
+            black_box(page)
+        })
+    });
+    group.bench_function("units_100_fleet_v1_0_0_with_options", |b| {
+        b.iter(|| {
+            let page: Page<Unit> = Page::from_slice(black_box(&body)).expect("decodes");
+            let options: usize = page.items.iter().map(|u| u.options().len()).sum();
+            assert_eq!(options, 100);
             black_box(page)
         })
     });

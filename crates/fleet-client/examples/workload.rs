@@ -7,6 +7,8 @@
 //! ```
 //!
 //! * `list`: list every unit in the cluster `--rounds` times (following `nextPageToken`);
+//! * `list-options`: the same, reading the value of every option of every unit (counts
+//!   options);
 //! * `create`: create `--count` units `<prefix>-NNNNN.service` (PUT, then GET, as `create_unit`
 //!   does in both libraries), desired state `inactive`.
 //!
@@ -75,9 +77,11 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    if args.endpoint.is_empty() || !matches!(args.workload.as_str(), "list" | "create") {
+    if args.endpoint.is_empty()
+        || !matches!(args.workload.as_str(), "list" | "list-options" | "create")
+    {
         return Err(
-            "usage: workload --endpoint URL --workload list|create [--rounds N] [--count N] [--prefix P]"
+            "usage: workload --endpoint URL --workload list|list-options|create [--rounds N] [--count N] [--prefix P]"
                 .into(),
         );
     }
@@ -95,6 +99,18 @@ async fn run(args: Args) -> Result<(), fleet::Error> {
                 let mut units = std::pin::pin!(client.list_units());
                 while let Some(_unit) = units.try_next().await? {
                     n += 1;
+                }
+            }
+            n
+        }
+        "list-options" => {
+            let mut n = 0;
+            for _ in 0..args.rounds {
+                let mut units = std::pin::pin!(client.list_units());
+                while let Some(unit) = units.try_next().await? {
+                    for option in unit.options() {
+                        n += usize::from(std::hint::black_box(option.value.len()) < usize::MAX);
+                    }
                 }
             }
             n
