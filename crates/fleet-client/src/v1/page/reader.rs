@@ -1,17 +1,20 @@
 //! The fast path of page decoding: a reader for the JSON fleet sends, and nothing more.
 //!
-//! fleet's pages come from Go's `encoding/json`: objects with a handful of known keys, strings
-//! with few escapes, no numbers, no whitespace. serde_json's derived decoders spend most of
-//! their time in generic machinery (field visitors, `Option` wrappers, per-string bookkeeping);
-//! this reader decodes exactly the shapes of a [`Unit`], [`UnitState`] and [`Machine`] page by
-//! hand, allocating nothing but the owned strings and vectors of the result.
+//! fleet's pages come from Go's `encoding/json`: objects with a handful of known keys in sorted
+//! order, strings with few escapes, no numbers, no whitespace. serde_json's derived decoders
+//! spend most of their time in generic machinery (field visitors, `Option` wrappers,
+//! per-string bookkeeping) and in allocating one `String` per string; this reader decodes
+//! exactly the shapes of a [`Unit`], [`UnitState`] and [`Machine`] page by hand. Units are read
+//! fastest in fleet's own layout (the expected key bytes are matched, not read), in any other
+//! layout otherwise; their names and options stay slices of the page's body (see
+//! [`Options`]), so a listed unit costs no allocation.
 //!
 //! It only ever *accepts* input. Whenever a page is not plainly one of those shapes (a `null`,
 //! an unknown or repeated key, a number, an unpaired surrogate escape, malformed JSON,
 //! trailing bytes) it gives up with `None`, and [`Page::from_slice`](super::Page::from_slice)
 //! decodes the same bytes with serde_json, so values and error messages for everything unusual
 //! are serde's. Where this reader answers, it answers exactly what serde would: the tests in
-//! `super::tests` check that on fleet's captured pages and on generated ones.
+//! `super::tests` check that on fleet's captured pages and on generated and damaged ones.
 
 use std::collections::BTreeMap;
 
