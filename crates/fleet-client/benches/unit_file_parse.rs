@@ -2,9 +2,9 @@
 //! **including** freeing the result (the honest figure), plus the 1 MB unit without the free,
 //! and serializing and hashing the 1 KB unit.
 //!
-//! With `UNIT_FILE_PARSE_COUNT=<1k|1m>:<n>` in the environment the binary skips criterion and
-//! just parses and drops that unit `n` times, for instruction counts under
-//! `valgrind --tool=callgrind` (see docs/PERFORMANCE.md).
+//! With `UNIT_FILE_PARSE_COUNT=<1k|1m>:<n>[,...]` in the environment the binary skips
+//! criterion and just parses and drops that unit `n` times (several sizes in turn), for
+//! instruction counts under `valgrind --tool=callgrind` (see docs/PERFORMANCE.md).
 
 use criterion::{black_box, criterion_group, Criterion, Throughput};
 use fleet::v1::unit_file::{parse, serialize};
@@ -96,18 +96,24 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 
-/// `UNIT_FILE_PARSE_COUNT=<1k|1m>:<n>`: parse and drop the unit `n` times, nothing else.
+/// `UNIT_FILE_PARSE_COUNT=<1k|1m>:<n>[,...]`: parse and drop the unit `n` times, nothing else
+/// (several sizes run in turn, e.g. `1k:100000,1m:8` as criterion runs them).
 fn count_mode(spec: &str) {
-    let (size, n) = spec.split_once(':').unwrap_or((spec, "1"));
-    let text = match size {
-        "1k" => unit_1k(),
-        "1m" => unit_1m(),
-        other => panic!("UNIT_FILE_PARSE_COUNT: unknown size {other:?} (1k or 1m)"),
-    };
-    let n: usize = n.parse().expect("UNIT_FILE_PARSE_COUNT: <size>:<count>");
-    for _ in 0..n {
-        let options = parse(black_box(&text));
-        black_box(&options);
+    let (small, large) = (unit_1k(), unit_1m());
+    for part in spec.split(',') {
+        let (size, n) = part.split_once(':').unwrap_or((part, "1"));
+        let text = match size {
+            "1k" => &small,
+            "1m" => &large,
+            other => panic!("UNIT_FILE_PARSE_COUNT: unknown size {other:?} (1k or 1m)"),
+        };
+        let n: usize = n
+            .parse()
+            .expect("UNIT_FILE_PARSE_COUNT: <size>:<count>[,...]");
+        for _ in 0..n {
+            let options = parse(black_box(text));
+            black_box(&options);
+        }
     }
 }
 
