@@ -832,16 +832,6 @@ impl<'a> Lexer<'a> {
             let head = self.head.get_mut(..self.head_len).unwrap_or(&mut []);
             let mut out = Vec::with_capacity(head.len());
             out.extend(head.iter_mut().filter_map(Option::take));
-            // One string allocated after the vector: when the caller frees the result, the
-            // vector's neighbour is then a freed string, which glibc keeps marked in use in
-            // its fast bins, instead of the top of the heap. Merged into the top, the vector
-            // would make the free large enough for glibc to consolidate its fast bins,
-            // turning the strings just freed (which the next unit's strings would reuse)
-            // into free space to be split again: a quarter of the 1 KB time. (A new copy,
-            // not `clone_from`, which would keep the old buffer.)
-            if let Some(last) = out.last_mut() {
-                last.section = String::from(last.section.as_str());
-            }
             out
         } else {
             self.out
