@@ -11,6 +11,7 @@
 //! Prints its endpoints, one per line (the first line is `fleet-testserver ready`), and runs
 //! until SIGINT or SIGTERM, then exits 0.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,16 +88,23 @@ fn main() -> ExitCode {
     // Install the signal handlers before announcing readiness, so that a SIGINT or SIGTERM sent
     // as soon as the endpoints are printed is never lost (nor left to an inherited disposition).
     let result = wait_for_signals(|| {
-        println!("fleet-testserver ready");
+        // Written without `println!`, which panics when stdout is gone: a parent that reads
+        // the first endpoints and closes the pipe must not take the server down.
+        let mut announce = String::from("fleet-testserver ready\n");
         if !server.http_endpoint().is_empty() {
-            println!("{}", server.http_endpoint());
+            announce.push_str(&server.http_endpoint());
+            announce.push('\n');
         }
-        if let Some(u) = server.unix_endpoint() {
-            println!("{u}");
+        for endpoint in [server.unix_endpoint(), server.http_unix_endpoint()]
+            .into_iter()
+            .flatten()
+        {
+            announce.push_str(&endpoint);
+            announce.push('\n');
         }
-        if let Some(u) = server.http_unix_endpoint() {
-            println!("{u}");
-        }
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(announce.as_bytes());
+        let _ = stdout.flush();
     });
     server.stop();
     match result {
