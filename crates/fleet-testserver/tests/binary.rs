@@ -130,3 +130,54 @@ fn bad_machine_flag_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn wide_paging_flag_lifts_fleets_page_wrap_around() {
+    // Page 65,535 of 65,535-unit pages over three units: fleet's uint16 arithmetic wraps and
+    // its handler panics (the connection closes); with --wide-paging the page is simply empty.
+    let token = "_____w=="; // limit 65,535, page 65,535
+    for wide in [false, true] {
+        let mut args = vec!["--listen", "127.0.0.1:0", "--page-size", "65535"];
+        if wide {
+            args.push("--wide-paging");
+        }
+        let (child, lines) = spawn(&args);
+        let http = lines
+            .iter()
+            .find(|l| l.starts_with("http://"))
+            .expect("http endpoint");
+        let addr = http.trim_start_matches("http://").parse().unwrap();
+        for name in ["a.service", "b.service", "c.service"] {
+            let body = br#"{"desiredState":"inactive","options":[{"section":"Service","name":"ExecStart","value":"/bin/true"}]}"#;
+            let put = request_bytes(
+                "PUT",
+                &format!("/fleet/v1/units/{name}"),
+                "x",
+                Some("application/json"),
+                Some(body),
+            );
+            assert_eq!(send_tcp(addr, &put).expect("PUT answered").status, 201);
+        }
+        let get = request_bytes(
+            "GET",
+            &format!("/fleet/v1/units?nextPageToken={token}"),
+            "x",
+            None,
+            None,
+        );
+        let answer = send_tcp(addr, &get);
+        if wide {
+            let answer = answer.expect("an answer with --wide-paging");
+            assert_eq!(answer.status, 200);
+            assert_eq!(String::from_utf8(answer.body).unwrap(), "{}");
+        } else {
+            assert!(
+                answer.is_none(),
+                "fleet closes the connection: {:?}",
+                answer.map(|a| a.status)
+            );
+        }
+        signal(&child, "-TERM");
+        assert!(wait_exit(child).success());
+    }
+}
