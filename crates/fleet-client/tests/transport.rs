@@ -168,6 +168,32 @@ async fn a_repeated_page_token_stops_instead_of_looping() {
 }
 
 #[tokio::test]
+async fn page_tokens_going_round_in_a_circle_stop_instead_of_looping() {
+    // First page → token A; A → token B; B → token A again.
+    let server = Server::start(with_discovery(|req| match req.query() {
+        None => Action::json(200, units_page(0, 1, Some("A"))),
+        Some("nextPageToken=A") => Action::json(200, units_page(1, 1, Some("B"))),
+        Some(_) => Action::json(200, units_page(2, 1, Some("A"))),
+    }))
+    .await;
+    let client = fleet::Client::new(&server.endpoint()).await.unwrap();
+    let results: Vec<_> = within(client.list_units().collect::<Vec<_>>()).await;
+    assert_eq!(results.len(), 3, "{results:?}");
+    assert!(results[0].is_ok() && results[1].is_ok());
+    match &results[2] {
+        Err(fleet::Error::UnexpectedResponse {
+            request, message, ..
+        }) => {
+            assert_eq!(request, "GET /fleet/v1/units?nextPageToken=B");
+            assert!(message.contains("sent before"), "{message}");
+        }
+        other => panic!("expected UnexpectedResponse, got {other:?}"),
+    }
+    // Discovery, the first page, A and B: nothing after the circle was found.
+    assert_eq!(server.requests().len(), 4);
+}
+
+#[tokio::test]
 async fn connection_closed_without_response_is_no_response() {
     let server = Server::start(with_discovery(|req| {
         if req.path() == "/fleet/v1/state/missing.service" {

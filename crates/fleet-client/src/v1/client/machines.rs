@@ -20,7 +20,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn list_machines(&self) -> impl Stream<Item = Result<Machine>> + Send + Unpin + 'static {
-        self.paginate(List::Machines)
+        self.paginate(List::Machines, |_, _| {})
     }
 
     /// Set metadata `key` of machine `machine_id` to `value` (a JSON-patch `add`, which also

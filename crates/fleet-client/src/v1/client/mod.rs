@@ -275,7 +275,10 @@ impl Client {
         if response.status != StatusCode::OK {
             return Err(unexpected_status(response, "200"));
         }
-        Page::from_bytes(&response.body).map_err(|e| match e {
+        // Units keep slices of the page, so the page gets a buffer of its own: the body may
+        // be a slice of the connection's read buffer (8 KiB and more), which it would pin.
+        let body = Bytes::copy_from_slice(&response.body);
+        Page::from_bytes(&body).map_err(|e| match e {
             Error::UnexpectedResponse {
                 message, excerpt, ..
             } => Error::UnexpectedResponse {
@@ -290,14 +293,21 @@ impl Client {
 
     /// A lazy stream over every page of a collection, following `nextPageToken`; one page in
     /// memory at a time.
+    ///
+    /// `link` is called on every item with this client as its page is taken (units remember
+    /// the client they came from).
     fn paginate<T: PageItem + Send + 'static>(
         &self,
         list: List,
+        link: fn(&mut T, &Client),
     ) -> impl Stream<Item = Result<T>> + Send + Unpin + 'static {
         struct State {
             client: Client,
             list: List,
             token: Option<String>,
+            /// Every token followed so far: one sent again means the pages go round in a
+            /// circle.
+            seen: std::collections::HashSet<String>,
             fetched: bool,
             done: bool,
         }
@@ -305,12 +315,13 @@ impl Client {
             client: self.clone(),
             list,
             token: None,
+            seen: std::collections::HashSet::new(),
             fetched: false,
             done: false,
         };
         // One future per page; the items of a page are then handed out by a plain iterator
         // (a future per item would be created, and moved, a hundred times a page).
-        let pages = futures::stream::unfold(state, |mut st| async move {
+        let pages = futures::stream::unfold(state, move |mut st| async move {
             if st.done || (st.fetched && st.token.is_none()) {
                 return None;
             }
@@ -320,7 +331,11 @@ impl Client {
                 .await;
             match result {
                 Ok(page) => {
-                    if page.next_page_token.is_some() && page.next_page_token == st.token {
+                    let repeated = match &page.next_page_token {
+                        Some(next) => !st.seen.insert(next.clone()),
+                        None => false,
+                    };
+                    if repeated {
                         st.done = true;
                         let error = Error::UnexpectedResponse {
                             request: format!(
@@ -332,8 +347,8 @@ impl Client {
                                 st.token.as_deref().unwrap_or_default()
                             ),
                             status: 200,
-                            message: "fleet sent the same nextPageToken again; \
-                                      stopping instead of looping"
+                            message: "fleet sent a nextPageToken it had sent before (the \
+                                      pages go round in a circle); stopping instead of looping"
                                 .into(),
                             excerpt: page.next_page_token.unwrap_or_default(),
                         };
@@ -343,7 +358,7 @@ impl Client {
                     st.token = page.next_page_token;
                     let mut items = page.items;
                     for item in &mut items {
-                        item.attach(&st.client);
+                        link(item, &st.client);
                     }
                     Some((Ok(items), st))
                 }

@@ -28,10 +28,13 @@ impl Client {
         machine_id: Option<&str>,
         unit_name: Option<&str>,
     ) -> impl Stream<Item = Result<UnitState>> + Send + Unpin + 'static {
-        self.paginate(List::UnitStates {
-            machine_id: machine_id.map(str::to_string),
-            unit_name: unit_name.map(str::to_string),
-        })
+        self.paginate(
+            List::UnitStates {
+                machine_id: machine_id.map(str::to_string),
+                unit_name: unit_name.map(str::to_string),
+            },
+            |_, _| {},
+        )
     }
 
     /// The state of unit `name` (`GET /fleet/v1/state/<name>`).

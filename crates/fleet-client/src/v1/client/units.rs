@@ -74,7 +74,9 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn list_units(&self) -> impl Stream<Item = Result<Unit>> + Send + Unpin + 'static {
-        self.paginate::<Unit>(List::Units)
+        self.paginate(List::Units, |unit: &mut Unit, client| {
+            unit.origin = Some(client.clone())
+        })
     }
 
     /// One unit. A missing unit is `Error::Api { code: 404, .. }` (`code() == Some(404)`).

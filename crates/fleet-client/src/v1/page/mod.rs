@@ -69,10 +69,6 @@ pub trait PageItem: sealed::Sealed + Sized {
     #[doc(hidden)]
     fn decode_page_fast(body: &Bytes, text: &str) -> Option<Page<Self>>;
 
-    /// Link an item that came from `client` to it (units remember their client).
-    #[doc(hidden)]
-    fn attach(&mut self, _client: &crate::v1::Client) {}
-
     /// serde_json's decoder, which accepts every valid page and explains every invalid one.
     #[doc(hidden)]
     fn decode_page_serde(bytes: &[u8]) -> serde_json::Result<Page<Self>>;
@@ -92,7 +88,7 @@ pub trait PageItem: sealed::Sealed + Sized {
 }
 
 macro_rules! page_item {
-    ($ty:ty, $wire:ident, $key:literal, $fast:path, $attach:path) => {
+    ($ty:ty, $wire:ident, $key:literal, $fast:path) => {
         #[derive(Deserialize)]
         struct $wire {
             #[serde(rename = $key, default, deserialize_with = "presized::<_, _, FLEET_PAGE_SIZE>")]
@@ -106,10 +102,6 @@ macro_rules! page_item {
 
             fn decode_page_fast(body: &Bytes, text: &str) -> Option<Page<Self>> {
                 $fast(body, text)
-            }
-
-            fn attach(&mut self, client: &crate::v1::Client) {
-                $attach(self, client)
             }
 
             fn decode_page_serde(bytes: &[u8]) -> serde_json::Result<Page<Self>> {
@@ -160,27 +152,9 @@ where
     deserializer.deserialize_seq(Items::<T, N>(std::marker::PhantomData))
 }
 
-page_item!(Unit, UnitPageWire, "units", reader::units, attach_unit);
-page_item!(
-    UnitState,
-    UnitStatePageWire,
-    "states",
-    reader::states,
-    attach_nothing
-);
-page_item!(
-    Machine,
-    MachinePageWire,
-    "machines",
-    reader::machines,
-    attach_nothing
-);
-
-fn attach_unit(unit: &mut Unit, client: &crate::v1::Client) {
-    unit.origin = Some(client.clone());
-}
-
-fn attach_nothing<T>(_item: &mut T, _client: &crate::v1::Client) {}
+page_item!(Unit, UnitPageWire, "units", reader::units);
+page_item!(UnitState, UnitStatePageWire, "states", reader::states);
+page_item!(Machine, MachinePageWire, "machines", reader::machines);
 
 impl<T: PageItem> Page<T> {
     /// Decode a page exactly as fleet sends it (straight from the bytes, no intermediate JSON

@@ -10,7 +10,7 @@
 //! [`Options`]), so a listed unit costs no allocation.
 //!
 //! It only ever *accepts* input. Whenever a page is not plainly one of those shapes (a `null`,
-//! an unknown or repeated key, a number, an unpaired surrogate escape, malformed JSON,
+//! an unknown key, a repeated field, a number, an unpaired surrogate escape, malformed JSON,
 //! trailing bytes) it gives up with `None`, and [`Page::from_slice`](super::Page::from_slice)
 //! decodes the same bytes with serde_json, so values and error messages for everything unusual
 //! are serde's. Where this reader answers, it answers exactly what serde would: the tests in

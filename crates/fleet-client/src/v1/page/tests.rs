@@ -500,3 +500,22 @@ fn string_runs_end_at_the_first_quote_backslash_or_control_byte_at_any_offset() 
         }
     }
 }
+
+#[test]
+fn a_listed_unit_shares_its_page_until_edited() {
+    let text = r#"{"units":[{"desiredState":"loaded","name":"a.service","options":[{"name":"ExecStart","section":"Service","value":"x"}]}]}"#;
+    let body = bytes::Bytes::from(text.as_bytes().to_vec());
+    let mut page = Page::<Unit>::from_bytes(&body).expect("decodes");
+    let mut unit = page.items.pop().expect("one unit");
+    drop(page);
+    assert!(!body.is_unique(), "a listed unit keeps slices of its page");
+    assert_eq!(unit.options().len(), 1);
+    assert!(
+        !body.is_unique(),
+        "reading the options keeps the name's slice"
+    );
+    unit.add_option("Unit", "Description", "d");
+    assert!(body.is_unique(), "an edited unit holds nothing of its page");
+    assert_eq!(unit.name(), Some("a.service"));
+    assert_eq!(unit.options().len(), 2);
+}

@@ -41,13 +41,13 @@ pub(crate) use text::Text;
 ///
 /// # Units from a list
 ///
-/// [`Client::list_units`] checks every unit of a page completely, but keeps each unit's
-/// options as a slice of the page's response body (shared by the page's units) and decodes
-/// them into [`UnitOption`]s the first time they are needed, once. Listing is much cheaper for
-/// it; the one thing to know is that a unit from a list keeps its page's body (about 200 bytes
-/// per unit of that page) until it is dropped or its options are edited. To keep a few units
-/// out of a long listing without their pages, keep
-/// `Unit::from_options(unit.options().to_vec())` (with the name you need) instead.
+/// [`Client::list_units`] checks every unit of a page completely, but keeps each unit's name
+/// and options as slices of the page's JSON (shared by the page's units, copied once out of
+/// the connection's buffers) and decodes the options into [`UnitOption`]s the first time they
+/// are needed, once. Listing is much cheaper for it; the one thing to know is that a unit from
+/// a list keeps its page's JSON (about 200 bytes per unit of that page) alive until it is
+/// dropped or its options are edited (which detaches it, see above). Keeping a few units out
+/// of a long listing keeps their pages.
 ///
 /// # Serde
 ///
@@ -291,6 +291,14 @@ impl Unit {
         if self.origin.take().is_some() {
             self.current_state = None;
             self.machine_id = None;
+        }
+        // Let go of the page body a listed unit's name is a slice of (its options let go of
+        // it as they are edited).
+        if let Some(Text::Shared(_)) = &self.name {
+            self.name = self
+                .name
+                .as_ref()
+                .map(|n| Text::Owned(n.as_str().to_owned()));
         }
     }
 

@@ -8,12 +8,14 @@
 //! the units of a page share (no copy, no allocation); the [`UnitOption`]s are made the first
 //! time they are asked for ([`Unit::options`](super::Unit::options), hashing, display,
 //! comparison, serialization) and kept. Editing the options turns the text into a plain list
-//! first (and lets go of the body).
+//! first, and the edit detaches the unit, which makes its name owned too: an edited unit no
+//! longer holds the body.
 //!
-//! The price: a unit from a list keeps its page's body (about 200 bytes per unit of the page)
-//! alive until it is dropped or edited. Listing and dropping, or keeping all units, costs no
-//! more than decoded options would; keeping one unit out of each of many pages keeps those
-//! pages. The units' documentation says so.
+//! The price: a unit from a list keeps its page's body (the page's JSON, copied once out of
+//! the connection's buffers: about 200 bytes per unit of the page) alive until it is dropped
+//! or edited. Listing and dropping, or keeping all units, costs no more than decoded options
+//! would; keeping one unit out of each of many pages keeps those pages. The units'
+//! documentation says so.
 
 use std::sync::OnceLock;
 
