@@ -162,15 +162,9 @@ impl<'a> Reader<'a> {
     /// An object key without escapes (fleet's keys never have any), and the `:` after it.
     #[inline]
     fn key(&mut self) -> Option<&'a [u8]> {
-        self.expect(b'"')?;
-        let start = self.pos;
-        let end = start + self.run_len(start)?;
-        if *self.bytes().get(end)? != b'"' {
-            return None;
-        }
-        self.pos = end + 1;
+        let key = self.plain_str()?;
         self.expect(b':')?;
-        self.bytes().get(start..end)
+        Some(key.as_bytes())
     }
 
     /// A string value without escapes, borrowed.
