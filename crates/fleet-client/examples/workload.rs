@@ -109,7 +109,8 @@ async fn run(args: Args) -> Result<(), fleet::Error> {
                 let mut units = std::pin::pin!(client.list_units());
                 while let Some(unit) = units.try_next().await? {
                     for option in unit.options() {
-                        n += usize::from(std::hint::black_box(option.value.len()) < usize::MAX);
+                        std::hint::black_box(&option.value);
+                        n += 1;
                     }
                 }
             }
