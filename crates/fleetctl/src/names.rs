@@ -4,7 +4,7 @@
 //! appends `.service` unless the name already ends in one of the unit types fleet recognizes
 //! (`unitNameMangle` and `unit.RecognizedUnitType` in fleet). Template and instance names
 //! (`web@.service`, `web@1.service`) are split with the library's
-//! [`fleet::unit_file::UnitName`] where available; the small helpers here follow fleet's
+//! [`fleet::v1::unit_file::UnitName`] where available; the small helpers here follow fleet's
 //! `unit.NewUnitNameInfo` exactly, since fleetctl's messages depend on it.
 
 use std::path::Path;

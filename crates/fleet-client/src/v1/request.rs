@@ -10,7 +10,7 @@
 //!   clients send them (`/fleet/v1/units/foo@bar.service`, `/fleet/v1/units/a:b.service`).
 //! * Every unit name, for every call (get, create, set desired state, destroy, get state, the
 //!   `unitName` filter of the state list), is validated with fleet's rules
-//!   ([`validate_unit_name`](crate::v1::unit_file::validate_unit_name)) before the request is
+//!   ([`validate_unit_name`]) before the request is
 //!   built: a name fleet could never hold is [`Error::InvalidUnitName`] with fleet's message,
 //!   and nothing is sent. This differs from fleet and python-fleet for `GET`, `DELETE` and the
 //!   state calls: fleet validates names only on `PUT` and answers `404 unit does not exist` to
