@@ -8,7 +8,9 @@
 # LIST_ROUNDS (times the whole list is read, default 20), CREATE_COUNT (units each client
 # creates, default 300), REPEAT (runs of each workload per client; the least CPU time of the
 # runs is compared, default 3), VENV (virtualenv dir, default target/compare-python-fleet-venv),
-# PYTHON (interpreter for the venv, default python3).
+# PYTHON (interpreter for the venv, default python3), TRANSPORT (tcp, the default: the server
+# listens on 127.0.0.1; unix: on a unix socket, fleet's usual endpoint, which both clients
+# reach through their unix-socket endpoint forms).
 #
 # Each client measures its own CPU time (user + system, getrusage(RUSAGE_SELF)) around the
 # workload only; the server runs in a separate process and is not counted.
@@ -37,27 +39,40 @@ cargo build --quiet --release -p fleet-client --example workload
 SERVER="$ROOT/target/release/fleet-testserver"
 WORKLOAD="$ROOT/target/release/examples/workload"
 
-PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-ENDPOINT="http://127.0.0.1:$PORT"
+TRANSPORT=${TRANSPORT:-tcp}
 LOG=$(mktemp)
-"$SERVER" --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
+# No upper-case letters in the socket's path (so not mktemp -d): python-fleet's HTTP library
+# lowercases it.
+SOCKDIR="${TMPDIR:-/tmp}/fleet-compare-$$-$RANDOM"
+mkdir -m 700 "$SOCKDIR"
+case "$TRANSPORT" in
+tcp) SERVER_ARGS=(--listen 127.0.0.1:0) ;;
+unix) SERVER_ARGS=(--unix "$SOCKDIR/fleet.sock") ;;
+*)
+    echo "TRANSPORT must be tcp or unix, not '$TRANSPORT'" >&2
+    exit 2
+    ;;
+esac
+# The server prints "fleet-testserver ready" and then its endpoints once it listens: a TCP
+# address (http://127.0.0.1:PORT), or a unix socket in fleetctl's form (unix://PATH) followed
+# by python-fleet's (http+unix://%2F...). Read them from a pipe rather than polling.
+mkfifo "$SOCKDIR/announce"
+"$SERVER" "${SERVER_ARGS[@]}" >"$SOCKDIR/announce" 2>"$LOG" &
 SERVER_PID=$!
-cleanup() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; rm -f "$LOG"; }
+cleanup() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; rm -rf "$LOG" "$SOCKDIR"; }
 trap cleanup EXIT
-
-# Wait until the server answers its discovery document.
-"$PYTHON" - "$ENDPOINT" <<'PY'
-import sys, time, urllib.request
-url = sys.argv[1] + "/fleet/v1/discovery"
-for _ in range(200):
-    try:
-        urllib.request.urlopen(url, timeout=1).read()
-        sys.exit(0)
-    except Exception:
-        time.sleep(0.05)
-sys.exit("fleet-testserver did not come up at " + url)
-PY
-echo "==> fleet-testserver at $ENDPOINT (pid $SERVER_PID)"
+exec 3<"$SOCKDIR/announce"
+if ! read -r -t 30 FIRST <&3 || [ "$FIRST" != "fleet-testserver ready" ] || ! read -r -t 5 ENDPOINT <&3; then
+    echo "fleet-testserver did not come up" >&2
+    cat "$LOG" >&2
+    exit 1
+fi
+PY_ENDPOINT=$ENDPOINT
+if [ "$TRANSPORT" = unix ] && ! read -r -t 5 PY_ENDPOINT <&3; then
+    echo "fleet-testserver did not announce its http+unix endpoint" >&2
+    exit 1
+fi
+echo "==> fleet-testserver at $ENDPOINT (python-fleet: $PY_ENDPOINT, pid $SERVER_PID)"
 
 RESULTS=$(mktemp)
 trap 'cleanup; rm -f "$RESULTS"' EXIT
@@ -69,15 +84,15 @@ echo "==> loading $LIST_UNITS units for the list workload"
 for run in $(seq 1 "$REPEAT"); do
     echo "==> run $run of $REPEAT: list $LIST_ROUNDS x $LIST_UNITS units"
     "$WORKLOAD" --endpoint "$ENDPOINT" --workload list --rounds "$LIST_ROUNDS" | tee -a "$RESULTS"
-    "$VENV/bin/python" scripts/compare-python-fleet.py --endpoint "$ENDPOINT" --workload list --rounds "$LIST_ROUNDS" | tee -a "$RESULTS"
+    "$VENV/bin/python" scripts/compare-python-fleet.py --endpoint "$PY_ENDPOINT" --workload list --rounds "$LIST_ROUNDS" | tee -a "$RESULTS"
     echo "==> run $run of $REPEAT: list $LIST_ROUNDS x $LIST_UNITS units, reading every option"
     "$WORKLOAD" --endpoint "$ENDPOINT" --workload list-options --rounds "$LIST_ROUNDS" | tee -a "$RESULTS"
-    "$VENV/bin/python" scripts/compare-python-fleet.py --endpoint "$ENDPOINT" --workload list-options --rounds "$LIST_ROUNDS" | tee -a "$RESULTS"
+    "$VENV/bin/python" scripts/compare-python-fleet.py --endpoint "$PY_ENDPOINT" --workload list-options --rounds "$LIST_ROUNDS" | tee -a "$RESULTS"
 done
 for run in $(seq 1 "$REPEAT"); do
     echo "==> run $run of $REPEAT: create $CREATE_COUNT units per client"
     "$WORKLOAD" --endpoint "$ENDPOINT" --workload create --count "$CREATE_COUNT" --prefix "rs$run" | tee -a "$RESULTS"
-    "$VENV/bin/python" scripts/compare-python-fleet.py --endpoint "$ENDPOINT" --workload create --count "$CREATE_COUNT" --prefix "py$run" | tee -a "$RESULTS"
+    "$VENV/bin/python" scripts/compare-python-fleet.py --endpoint "$PY_ENDPOINT" --workload create --count "$CREATE_COUNT" --prefix "py$run" | tee -a "$RESULTS"
 done
 
 echo "==> client CPU time (least of $REPEAT runs), python-fleet / fleet-client"

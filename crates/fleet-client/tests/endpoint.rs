@@ -51,6 +51,13 @@ fn accepted_forms() {
             false,
         ),
         ("http+unix://relative.sock", unix("relative.sock"), false),
+        // Socket paths keep their case (python-fleet's HTTP library lowercases them).
+        (
+            "http+unix://%2Ftmp%2FFleet%2Fapi.Sock",
+            unix("/tmp/Fleet/api.Sock"),
+            false,
+        ),
+        ("unix:///tmp/Fleet.sock", unix("/tmp/Fleet.sock"), false),
         (
             "unix:///var/run/fleet.sock",
             unix("/var/run/fleet.sock"),

@@ -10,6 +10,11 @@
 //! Schemes are case-insensitive. A single trailing `/` is accepted; any other path, a query, a
 //! fragment or user information is refused: fleet's API always lives at `/fleet/v1/` under the
 //! endpoint.
+//!
+//! Socket paths are used exactly as written. python-fleet differs here: its HTTP library
+//! (httplib2) lowercases the authority of every URL, socket path included, so python-fleet
+//! cannot reach a socket whose path has an upper-case letter (`http+unix://%2Ftmp%2FA.sock`
+//! connects to `/tmp/a.sock`).
 
 use std::fmt;
 use std::path::PathBuf;
