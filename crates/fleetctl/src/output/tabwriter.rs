@@ -147,23 +147,44 @@ impl TabWriter {
         self.lines[last].len()
     }
 
-    fn format(&mut self, pos0: usize, mut line0: usize, line1: usize) -> usize {
-        let mut pos = pos0;
-        let column = self.widths.len();
-        let mut this = line0;
-        while this < line1 {
-            if column + 1 >= self.lines[this].len() {
-                this += 1;
+    /// Go's `format`, which calls itself once per nested column block. Here the nesting is kept
+    /// in a vector instead of on the call stack: a line with a very large number of cells
+    /// (text from the server can hold any number of tabs) must not overflow the stack.
+    fn format(&mut self, mut pos: usize, line0: usize, line1: usize) -> usize {
+        /// One column block being formatted: lines `line0..line1`, scanned up to `this`.
+        struct Block {
+            line0: usize,
+            line1: usize,
+            this: usize,
+        }
+        let mut blocks = vec![Block {
+            line0,
+            line1,
+            this: line0,
+        }];
+        // The block on top formats column `self.widths.len()`: every block but the outermost
+        // pushed its column's width when it was opened.
+        while let Some(block) = blocks.last_mut() {
+            let column = self.widths.len();
+            while block.this < block.line1 && column + 1 >= self.lines[block.this].len() {
+                block.this += 1;
+            }
+            if block.this == block.line1 {
+                // No more cells in this column: print the rest, close the block.
+                pos = self.write_lines(pos, block.line0, block.line1);
+                blocks.pop();
+                if !blocks.is_empty() {
+                    self.widths.pop();
+                }
                 continue;
             }
             // This line has a cell in this column: print the lines before it, then find the
-            // extent of the column block and its width.
-            pos = self.write_lines(pos, line0, this);
-            line0 = this;
-
+            // extent of the column block and its width, and format the block's next column.
+            pos = self.write_lines(pos, block.line0, block.this);
+            let start = block.this;
             let mut width = self.config.minwidth;
-            while this < line1 {
-                let line = &self.lines[this];
+            while block.this < block.line1 {
+                let line = &self.lines[block.this];
                 if column + 1 >= line.len() {
                     break;
                 }
@@ -171,15 +192,18 @@ impl TabWriter {
                 if w > width {
                     width = w;
                 }
-                this += 1;
+                block.this += 1;
             }
-
+            let end = block.this;
+            block.line0 = end;
             self.widths.push(width);
-            pos = self.format(pos, line0, this);
-            self.widths.pop();
-            line0 = this;
+            blocks.push(Block {
+                line0: start,
+                line1: end,
+                this: start,
+            });
         }
-        self.write_lines(pos, line0, line1)
+        pos
     }
 
     fn write_lines(&mut self, mut pos: usize, line0: usize, line1: usize) -> usize {
@@ -415,5 +439,26 @@ mod tests {
     #[test]
     fn empty_cells_are_padded() {
         assert_eq!(fleetctl("\tx\nabcdefghij\ty\n"), "\t\tx\nabcdefghij\ty\n");
+    }
+
+    #[test]
+    fn a_line_of_very_many_cells_is_formatted_without_deep_recursion() {
+        // Each cell opens a nested column block; Go's recursion per block would overflow a
+        // thread's stack here. A server-provided value can carry this many tabs.
+        let cells = 300_000;
+        let line = format!("{}a\n", "a\t".repeat(cells - 1));
+        let out = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || fleetctl(&line))
+            .expect("spawn a thread")
+            .join()
+            .expect("formatting finished");
+        // "a" plus padding 1 is 2 wide, rounded up to the tab width: one tab after each cell.
+        assert_eq!(out, format!("{}a\n", "a\t".repeat(cells - 1)));
+        // Nested blocks of different widths and lengths still come out as Go prints them.
+        assert_eq!(
+            fleetctl("a\tbb\tccc\td\naaaaaaaaa\tb\tc\nx\ty\n"),
+            "a\t\tbb\tccc\td\naaaaaaaaa\tb\tc\nx\t\ty\n"
+        );
     }
 }
