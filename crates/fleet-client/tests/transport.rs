@@ -194,6 +194,116 @@ async fn page_tokens_going_round_in_a_circle_stop_instead_of_looping() {
 }
 
 #[tokio::test]
+async fn endless_empty_pages_with_new_tokens_stop_instead_of_looping() {
+    // The first page has a unit; then every page is empty but names a token never seen before.
+    let server = Server::start(with_discovery(|req| match req.query() {
+        None => Action::json(200, units_page(0, 1, Some("t1"))),
+        Some(q) => {
+            let n: usize = q
+                .strip_prefix("nextPageToken=t")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            Action::json(200, format!(r#"{{"nextPageToken":"t{}"}}"#, n + 1))
+        }
+    }))
+    .await;
+    let client = fleet::Client::new(&server.endpoint()).await.unwrap();
+    let results: Vec<_> = within(client.list_units().collect::<Vec<_>>()).await;
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert_eq!(results[0].as_ref().unwrap().name(), Some("u0000.service"));
+    match &results[1] {
+        Err(fleet::Error::UnexpectedResponse {
+            request, message, ..
+        }) => {
+            assert_eq!(request, "GET /fleet/v1/units?nextPageToken=t101");
+            assert!(
+                message.contains("101 pages in a row with no items"),
+                "{message}"
+            );
+        }
+        other => panic!("expected UnexpectedResponse, got {other:?}"),
+    }
+    // Discovery, the first page and 101 empty ones: then the list gave up.
+    assert_eq!(server.requests().len(), 103);
+}
+
+#[tokio::test]
+async fn empty_pages_between_full_ones_do_not_count_as_endless() {
+    // 150 empty pages with tokens, but a unit on every other one: the list goes to the end.
+    let server = Server::start(with_discovery(|req| {
+        let n: usize = req
+            .query()
+            .and_then(|q| q.strip_prefix("nextPageToken=t"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let next = format!("t{}", n + 1);
+        let next = (n < 300).then_some(next.as_str());
+        if n % 2 == 0 {
+            Action::json(200, units_page(n, 1, next))
+        } else {
+            match next {
+                Some(t) => Action::json(200, format!(r#"{{"nextPageToken":"{t}"}}"#)),
+                None => Action::json(200, "{}".to_string()),
+            }
+        }
+    }))
+    .await;
+    let client = fleet::Client::new(&server.endpoint()).await.unwrap();
+    let units: Vec<fleet::Unit> = within(client.list_units().try_collect()).await.unwrap();
+    assert_eq!(units.len(), 151);
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_an_error_naming_the_request_and_the_limit() {
+    let server = Server::start(with_discovery(|req| match req.path() {
+        "/fleet/v1/units" => Action::json(200, units_page(0, 1000, None)),
+        _ => Action::json(
+            404,
+            r#"{"error":{"code":404,"message":"unit does not exist"}}"#,
+        ),
+    }))
+    .await;
+    let client = fleet::Client::builder(&server.endpoint())
+        .max_response_bytes(64 * 1024)
+        .build()
+        .await
+        .unwrap();
+    let results: Vec<_> = within(client.list_units().collect::<Vec<_>>()).await;
+    assert_eq!(results.len(), 1, "{results:?}");
+    match &results[0] {
+        Err(fleet::Error::UnexpectedResponse {
+            request,
+            status,
+            message,
+            ..
+        }) => {
+            assert_eq!(request, "GET /fleet/v1/units");
+            assert_eq!(*status, 200);
+            assert!(message.contains("limit of 65536 bytes"), "{message}");
+        }
+        other => panic!("expected UnexpectedResponse, got {other:?}"),
+    }
+    // The client goes on working: the next request is answered on a new connection.
+    let missing = within(client.get_unit("missing.service"))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Some(404));
+
+    // The limit applies to the discovery document too.
+    let err = fleet::Client::builder(&server.endpoint())
+        .max_response_bytes(100)
+        .build()
+        .await
+        .unwrap_err();
+    match err {
+        fleet::Error::Discovery { message, .. } => {
+            assert!(message.contains("limit of 100 bytes"), "{message}")
+        }
+        other => panic!("expected Discovery, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn connection_closed_without_response_is_no_response() {
     let server = Server::start(with_discovery(|req| {
         if req.path() == "/fleet/v1/state/missing.service" {

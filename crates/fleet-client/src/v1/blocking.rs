@@ -166,6 +166,10 @@ impl ClientBuilder {
     pub fn poll_interval(self, interval: Duration) -> Self {
         self.inner.poll_interval(interval).into()
     }
+    /// See [`crate::v1::ClientBuilder::max_response_bytes`].
+    pub fn max_response_bytes(self, limit: usize) -> Self {
+        self.inner.max_response_bytes(limit).into()
+    }
     /// Start the client's runtime and build the client (discovery included); the errors of
     /// [`crate::v1::Client::new`], or [`Error::BlockingInAsyncContext`].
     pub fn build(self) -> Result<Client> {

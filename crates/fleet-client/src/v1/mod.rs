@@ -23,7 +23,8 @@ pub mod unit_file;
 pub mod wait;
 
 pub use client::{
-    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT,
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT,
 };
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};

@@ -12,6 +12,10 @@ use crate::v1::Result;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default connect timeout: 5 seconds.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default limit on one response body: 64 MiB. fleet's largest answers are pages of 100
+/// units with their unit files, far below this; the limit is there so that a misbehaving peer
+/// cannot make the client buffer without end.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// The default poll interval of [`Client::wait_for_unit_state`]: 250 ms, as fleetctl v1.0.0
 /// polls while it waits for units (`waitForState`).
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -27,6 +31,7 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// | [`user_agent`](Self::user_agent) | `fleet-rs/<crate version>` |
 /// | [`connector`](Self::connector) | [`transport::Direct`](crate::v1::transport::Direct): TCP or unix socket |
 /// | [`poll_interval`](Self::poll_interval) of [`Client::wait_for_unit_state`] | 250 ms ([`DEFAULT_POLL_INTERVAL`]) |
+/// | [`max_response_bytes`](Self::max_response_bytes) (one response body) | 64 MiB ([`DEFAULT_MAX_RESPONSE_BYTES`]) |
 ///
 /// TLS settings are ignored for `http://` and unix-socket endpoints.
 ///
@@ -58,6 +63,7 @@ pub struct ClientBuilder {
     /// SSH tunnels (feature `ssh`) set it too.
     pub(crate) connector: Option<Arc<dyn Connect>>,
     pub(crate) poll_interval: Duration,
+    pub(crate) max_response_bytes: usize,
     /// Set by the blocking client: the runtime its connections live on.
     pub(crate) blocking_runtime: Option<Arc<crate::v1::blocking::Runtime>>,
 }
@@ -73,6 +79,7 @@ impl ClientBuilder {
             user_agent: format!("fleet-rs/{}", env!("CARGO_PKG_VERSION")),
             connector: None,
             poll_interval: DEFAULT_POLL_INTERVAL,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             blocking_runtime: None,
         }
     }
@@ -159,6 +166,21 @@ impl ClientBuilder {
     /// How often [`Client::wait_for_unit_state`] polls (default 250 ms).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
+        self
+    }
+
+    /// The largest response body the client reads (default 64 MiB,
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]). A longer body ends the call with
+    /// [`Error::UnexpectedResponse`](crate::v1::Error::UnexpectedResponse) naming the request
+    /// and the limit, and the connection is not reused.
+    ///
+    /// ```
+    /// # use fleet::v1 as fleet;
+    /// let builder = fleet::Client::builder("unix:///var/run/fleet.sock").max_response_bytes(1 << 20);
+    /// # drop(builder);
+    /// ```
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
         self
     }
 

@@ -18,13 +18,16 @@ use bytes::Bytes;
 use futures::future::Either;
 use futures::{Stream, StreamExt};
 use http::StatusCode;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT};
+pub use builder::{
+    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POLL_INTERVAL,
+    DEFAULT_TIMEOUT,
+};
 
 use super::discovery::Discovery;
 use super::page::{excerpt, PageItem};
@@ -90,6 +93,7 @@ struct Inner {
     http: HyperClient<Connector, Full<Bytes>>,
     reuse: Arc<Reuse>,
     timeout: Duration,
+    max_response_bytes: usize,
     poll_interval: Duration,
     connector: Arc<dyn super::transport::Connect>,
     blocking_runtime: Option<Arc<super::blocking::Runtime>>,
@@ -200,7 +204,11 @@ impl Client {
             .header(http::header::USER_AGENT, b.user_agent.as_str())
             .body(Bytes::new())
             .map_err(|e| discovery_error(format!("cannot build the discovery request: {e}")))?;
-        let response = send_raw(&http, &reuse, &endpoint, b.timeout, request)
+        let limits = Limits {
+            timeout: b.timeout,
+            max_response_bytes: b.max_response_bytes,
+        };
+        let response = send_raw(&http, &reuse, &endpoint, limits, request)
             .await
             .map_err(|e| match e {
                 // The endpoint was not the problem: the TLS setup or the SSH tunnel in front of
@@ -226,6 +234,7 @@ impl Client {
                 http,
                 reuse,
                 timeout: b.timeout,
+                max_response_bytes: b.max_response_bytes,
                 poll_interval: b.poll_interval,
                 connector: connect,
                 blocking_runtime: b.blocking_runtime,
@@ -240,7 +249,10 @@ impl Client {
             &self.inner.http,
             &self.inner.reuse,
             &self.inner.endpoint,
-            self.inner.timeout,
+            Limits {
+                timeout: self.inner.timeout,
+                max_response_bytes: self.inner.max_response_bytes,
+            },
             request,
         )
         .await
@@ -308,6 +320,8 @@ impl Client {
             /// Every token followed so far: one sent again means the pages go round in a
             /// circle.
             seen: std::collections::HashSet<String>,
+            /// Pages in a row that carried no items but another token.
+            empty_in_a_row: usize,
             fetched: bool,
             done: bool,
         }
@@ -316,6 +330,7 @@ impl Client {
             list,
             token: None,
             seen: std::collections::HashSet::new(),
+            empty_in_a_row: 0,
             fetched: false,
             done: false,
         };
@@ -335,8 +350,26 @@ impl Client {
                         Some(next) => !st.seen.insert(next.clone()),
                         None => false,
                     };
-                    if repeated {
+                    if page.items.is_empty() && page.next_page_token.is_some() {
+                        st.empty_in_a_row += 1;
+                    } else {
+                        st.empty_in_a_row = 0;
+                    }
+                    let endless = st.empty_in_a_row > MAX_EMPTY_PAGES_IN_A_ROW;
+                    if repeated || endless {
                         st.done = true;
+                        let message = if repeated {
+                            "fleet sent a nextPageToken it had sent before (the pages go round \
+                             in a circle); stopping instead of looping"
+                                .to_string()
+                        } else {
+                            format!(
+                                "fleet sent {} pages in a row with no items but a \
+                                 nextPageToken (fleet itself never sends an empty page with a \
+                                 token); stopping instead of following them without end",
+                                st.empty_in_a_row
+                            )
+                        };
                         let error = Error::UnexpectedResponse {
                             request: format!(
                                 "GET {}?nextPageToken={}",
@@ -347,9 +380,7 @@ impl Client {
                                 st.token.as_deref().unwrap_or_default()
                             ),
                             status: 200,
-                            message: "fleet sent a nextPageToken it had sent before (the \
-                                      pages go round in a circle); stopping instead of looping"
-                                .into(),
+                            message,
                             excerpt: page.next_page_token.unwrap_or_default(),
                         };
                         return Some((Err(error), st));
@@ -374,6 +405,11 @@ impl Client {
         }))
     }
 }
+
+/// How many pages in a row a list follows that carry no items but a `nextPageToken`. fleet
+/// pages after filtering, so it never sends such a page; a peer that keeps doing so would make
+/// a list run without end and without yielding anything.
+const MAX_EMPTY_PAGES_IN_A_ROW: usize = 100;
 
 /// Which collection a stream lists.
 #[derive(Clone, Debug)]
@@ -449,14 +485,25 @@ fn unexpected_status(response: Response, expected: &str) -> Error {
     }
 }
 
-/// Send one request on the pool and read the whole response, within `timeout`.
+/// How long one request may take and how much of its answer is read.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    timeout: Duration,
+    max_response_bytes: usize,
+}
+
+/// Send one request on the pool and read the whole response, within the limits.
 async fn send_raw(
     http: &HyperClient<Connector, Full<Bytes>>,
     reuse: &Arc<Reuse>,
     endpoint: &Endpoint,
-    timeout: Duration,
+    limits: Limits,
     request: http::Request<Bytes>,
 ) -> Result<Response> {
+    let Limits {
+        timeout,
+        max_response_bytes,
+    } = limits;
     let label = format!(
         "{} {}",
         request.method(),
@@ -477,14 +524,27 @@ async fn send_raw(
             .map_err(|e| map_send_error(e, endpoint, &label))?;
         in_flight.served();
         let status = response.status();
-        let body = response
-            .into_body()
+        let body = Limited::new(response.into_body(), max_response_bytes)
             .collect()
             .await
-            .map_err(|e| Error::Transport {
-                endpoint: endpoint.to_string(),
-                message: format!("reading the response to {label} failed: {e}"),
-                source: Some(Box::new(e)),
+            .map_err(|e| {
+                if e.is::<LengthLimitError>() {
+                    Error::UnexpectedResponse {
+                        request: label.clone(),
+                        status: status.as_u16(),
+                        message: format!(
+                            "the body is longer than the client's limit of {max_response_bytes} \
+                             bytes (ClientBuilder::max_response_bytes)"
+                        ),
+                        excerpt: String::new(),
+                    }
+                } else {
+                    Error::Transport {
+                        endpoint: endpoint.to_string(),
+                        message: format!("reading the response to {label} failed: {e}"),
+                        source: Some(e),
+                    }
+                }
             })?
             .to_bytes();
         Ok::<_, Error>((status, body))
