@@ -679,6 +679,123 @@ async fn a_silent_server_times_out() {
     hold.abort();
 }
 
+/// An SSH server (russh) that lets anyone in and takes every channel-open request without
+/// ever answering it: the session stays alive, the channel never opens.
+mod unanswering {
+    use std::sync::{Arc, Mutex};
+
+    use russh::server::{self, Auth, ChannelOpenHandle, Msg, Session, VerifiedPublicKey};
+    use russh::Channel;
+
+    pub struct Handler {
+        /// Open requests held unanswered (dropping one would answer it with a failure).
+        pub held: Arc<Mutex<Vec<ChannelOpenHandle>>>,
+    }
+
+    impl server::Handler for Handler {
+        type Error = russh::Error;
+
+        async fn auth_publickey(
+            &mut self,
+            _user: &str,
+            _key: VerifiedPublicKey<'_>,
+        ) -> Result<Auth, Self::Error> {
+            Ok(Auth::Accept)
+        }
+
+        async fn channel_open_session(
+            &mut self,
+            _channel: Channel<Msg>,
+            reply: ChannelOpenHandle,
+            _session: &mut Session,
+        ) -> Result<(), Self::Error> {
+            self.held.lock().unwrap().push(reply);
+            Ok(())
+        }
+
+        async fn channel_open_direct_tcpip(
+            &mut self,
+            _channel: Channel<Msg>,
+            _host: &str,
+            _port: u32,
+            _originator_address: &str,
+            _originator_port: u32,
+            reply: ChannelOpenHandle,
+            _session: &mut Session,
+        ) -> Result<(), Self::Error> {
+            self.held.lock().unwrap().push(reply);
+            Ok(())
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_never_opens_a_channel_times_out() {
+    if !openssh_available("a_server_that_never_opens_a_channel_times_out") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    keygen(&key, "").unwrap();
+    let config = Arc::new(russh::server::Config {
+        keys: vec![russh::keys::load_secret_key(&key, None).unwrap()],
+        ..Default::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let server = {
+        let held = held.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let handler = unanswering::Handler { held: held.clone() };
+                let config = config.clone();
+                tokio::spawn(async move {
+                    if let Ok(session) = russh::server::run_stream(config, stream, handler).await {
+                        let _ = session.await;
+                    }
+                });
+            }
+        })
+    };
+    let timeout = Duration::from_millis(500);
+    let tunnel = SshTunnel::builder(&format!("127.0.0.1:{port}"))
+        .without_ssh_config()
+        .use_agent(false)
+        .identity_file(&key)
+        .known_hosts_file(dir.path().join("known_hosts"))
+        .host_key_policy(HostKeyPolicy::Off)
+        .timeout(timeout)
+        .build()
+        .unwrap();
+    tunnel.ensure_connected().await.unwrap();
+    let expect_timeout = |result: Result<(), Error>, what_says: &str| match result {
+        Err(Error::Timeout { what, after }) => {
+            assert!(what.contains(what_says), "{what}");
+            assert!(what.contains(&format!("127.0.0.1:{port}")), "{what}");
+            assert_eq!(after, timeout);
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    };
+
+    // Running a command: the session channel never opens.
+    let exec = tokio::time::timeout(Duration::from_secs(20), tunnel.exec("true"))
+        .await
+        .expect("exec gave up by itself");
+    expect_timeout(exec.map(drop), "starting \"true\"");
+
+    // Forwarding: the direct-tcpip channel never opens.
+    let open = tokio::time::timeout(Duration::from_secs(20), tunnel.open_tcp("127.0.0.1", 1))
+        .await
+        .expect("open_tcp gave up by itself");
+    expect_timeout(open.map(drop), "opening a channel to 127.0.0.1:1");
+
+    // Both requests reached the server, which held them.
+    assert_eq!(held.lock().unwrap().len(), 2);
+    assert!(tunnel.is_connected().await, "the session itself stayed up");
+    server.abort();
+}
+
 fn fingerprint_of(public_key_file: &Path) -> String {
     let out = std::process::Command::new("ssh-keygen")
         .arg("-l")

@@ -162,7 +162,9 @@ impl SshTunnelBuilder {
 
     /// Time allowed to open the session: TCP connect, handshake, host-key check (not counting a
     /// trust-on-first-use prompt) and authentication, through every `ProxyJump` hop.
-    /// Default 10 s.
+    /// Default 10 s. The same time is allowed, separately, for opening each channel on the
+    /// session and for the server to start a command ([`SshTunnel::exec`] and the like): a
+    /// server that never answers is [`Error::Timeout`], not a hang.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -483,24 +485,34 @@ impl SshTunnel {
     {
         let what = command.unwrap_or("a login shell").to_string();
         let session = self.session().await?;
-        let channel = session.open_session_channel().await.map_err(|e| {
-            ssh_error(format!(
-                "cannot open a session channel on {}: {e}",
-                self.destination()
-            ))
-        })?;
+        // Opening the channel and starting the command, within the tunnel's timeout; the
+        // command itself may then run as long as it likes.
+        let start = async {
+            let channel = session.open_session_channel().await.map_err(|e| {
+                ssh_error(format!(
+                    "cannot open a session channel on {}: {e}",
+                    self.destination()
+                ))
+            })?;
+            let failed = |e: russh::Error| ssh_error(format!("cannot run {what:?}: {e}"));
+            if let Some(pty) = pty {
+                channel
+                    .request_pty(false, &pty.term, pty.cols, pty.rows, 0, 0, &[])
+                    .await
+                    .map_err(failed)?;
+            }
+            match command {
+                Some(command) => channel.exec(true, command).await.map_err(failed)?,
+                None => channel.request_shell(true).await.map_err(failed)?,
+            }
+            Ok::<_, Error>(channel)
+        };
+        let channel = self
+            .within_timeout(start, || {
+                format!("starting {what:?} on {}", self.destination())
+            })
+            .await??;
         let (mut read, write) = channel.split();
-        let failed = |e: russh::Error| ssh_error(format!("cannot run {what:?}: {e}"));
-        if let Some(pty) = pty {
-            write
-                .request_pty(false, &pty.term, pty.cols, pty.rows, 0, 0, &[])
-                .await
-                .map_err(failed)?;
-        }
-        match command {
-            Some(command) => write.exec(true, command).await.map_err(failed)?,
-            None => write.request_shell(true).await.map_err(failed)?,
-        }
         let write_err = |e: std::io::Error| Error::Io {
             path: PathBuf::from("<output of remote command>"),
             source: e,
@@ -579,12 +591,35 @@ impl SshTunnel {
         }
     }
 
+    /// `work`, or [`Error::Timeout`] for `what()` when it takes longer than the tunnel's timeout.
+    async fn within_timeout<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+        what: impl FnOnce() -> String,
+    ) -> Result<T> {
+        let after = self.inner.settings.timeout;
+        tokio::time::timeout(after, work)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: what(),
+                after,
+            })
+    }
+
     async fn open(&self, target: &Target) -> Result<BoxIo> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let session = self.session().await?;
-            match self.open_on(&session, target).await {
+            let opened = self
+                .within_timeout(self.open_on(&session, target), || {
+                    format!(
+                        "opening a channel to {target} through the SSH tunnel {}",
+                        self.destination()
+                    )
+                })
+                .await?;
+            match opened {
                 Ok(io) => return Ok(io),
                 Err(OpenError::Refused(message)) => return Err(ssh_error(message)),
                 Err(OpenError::SessionLost(message)) => {
