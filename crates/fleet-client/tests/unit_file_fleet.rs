@@ -618,6 +618,7 @@ fn validate_requirements() {
         let x = xfleet("echo.service", &format!("[X-Fleet]\n{req}"));
         match x.validate_requirements() {
             Err(Error::InvalidUnit {
+                file: None,
                 line: None,
                 message,
             }) => assert_eq!(
@@ -874,6 +875,7 @@ fn validate_options_table() {
             (
                 Some(message),
                 Err(Error::InvalidUnit {
+                    file: None,
                     line: None,
                     message: m,
                 }),
@@ -1035,6 +1037,7 @@ fn fixture_conflicting_xfleet_matches_fleet() {
         .to_string();
     match validate_options(&options) {
         Err(Error::InvalidUnit {
+            file: None,
             line: None,
             message,
         }) => assert_eq!(message, want),
@@ -1042,6 +1045,7 @@ fn fixture_conflicting_xfleet_matches_fleet() {
     }
     match XFleet::from_options("conflict.service", &options).validate() {
         Err(Error::InvalidUnit {
+            file: None,
             line: None,
             message,
         }) => assert_eq!(message, want),

@@ -185,6 +185,7 @@ fn deserialize_fail_table() {
     for (i, (input, line, message)) in cases.iter().enumerate() {
         match parse(input) {
             Err(Error::InvalidUnit {
+                file: None,
                 line: Some(l),
                 message: m,
             }) => {
@@ -212,7 +213,11 @@ fn deserialize_line_too_long_table() {
     ];
     for (i, input) in cases.iter().enumerate() {
         match parse(input) {
-            Err(Error::InvalidUnit { line, message }) => {
+            Err(Error::InvalidUnit {
+                file: None,
+                line,
+                message,
+            }) => {
                 assert_eq!(message, "line too long (max 2048 bytes)", "case {i}");
                 assert_eq!(line, Some(if i == 0 { 2 } else { 1 }), "case {i}");
             }

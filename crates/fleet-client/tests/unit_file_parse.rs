@@ -22,6 +22,7 @@ fn parses_to(text: &str, want: &[(&str, &str, &str)]) {
 fn fails_with(text: &str, line: usize, message_start: &str) {
     match parse(text) {
         Err(Error::InvalidUnit {
+            file: None,
             line: Some(l),
             message,
         }) => {
@@ -245,4 +246,41 @@ fn large_unit() {
     assert_eq!(options.len(), 40_000);
     assert_eq!(options[1].value, "x \\\n  y");
     assert_eq!(parse(&serialize(&options)).unwrap().len(), 40_000);
+}
+
+#[test]
+fn a_unit_file_that_does_not_parse_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.service");
+    std::fs::write(
+        &path,
+        "[Unit]\nDescription=x\n[Service\nExecStart=/bin/true\n",
+    )
+    .unwrap();
+    let err = fleet::v1::Unit::from_file(&path).unwrap_err();
+    match &err {
+        Error::InvalidUnit {
+            file: Some(file),
+            line: Some(3),
+            message,
+        } => {
+            assert_eq!(file, &path);
+            assert!(
+                message.starts_with("unable to find end of section"),
+                "{message}"
+            );
+        }
+        other => panic!("expected InvalidUnit naming the file, got {other:?}"),
+    }
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&format!("invalid unit {} at line 3: ", path.display())),
+        "{shown}"
+    );
+    // The same text from a string names no file.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(fleet::v1::Unit::from_string(&text)
+        .unwrap_err()
+        .to_string()
+        .starts_with("invalid unit at line 3: "));
 }

@@ -106,8 +106,14 @@ pub enum Error {
     },
 
     /// A unit file could not be parsed.
-    #[error("invalid unit{}: {message}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
+    #[error(
+        "invalid unit{}{}: {message}",
+        file.as_ref().map(|f| format!(" {}", f.display())).unwrap_or_default(),
+        line.map(|l| format!(" at line {l}")).unwrap_or_default()
+    )]
     InvalidUnit {
+        /// The file the unit was read from, for [`Unit::from_file`](crate::v1::Unit::from_file).
+        file: Option<std::path::PathBuf>,
         /// The 1-based line number, when the error belongs to a line.
         line: Option<usize>,
         /// What is wrong.

@@ -204,7 +204,14 @@ impl Unit {
             path: path.to_path_buf(),
             source,
         })?;
-        Unit::from_string(&text)
+        Unit::from_string(&text).map_err(|e| match e {
+            Error::InvalidUnit { line, message, .. } => Error::InvalidUnit {
+                file: Some(path.to_path_buf()),
+                line,
+                message,
+            },
+            other => other,
+        })
     }
 
     /// The same unit with another desired state.

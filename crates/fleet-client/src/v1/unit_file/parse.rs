@@ -67,7 +67,7 @@ const BUFIO_SIZE: usize = 4096;
 /// ]);
 ///
 /// match unit_file::parse("[Unit]\nDescription\n") {
-///     Err(Error::InvalidUnit { line, message }) => {
+///     Err(Error::InvalidUnit { line, message, .. }) => {
 ///         assert_eq!(line, Some(2));
 ///         assert!(message.starts_with("unexpected newline encountered while parsing option name"));
 ///     }
@@ -76,6 +76,7 @@ const BUFIO_SIZE: usize = 4096;
 /// ```
 pub fn parse(text: &str) -> Result<Vec<UnitOption>> {
     parse_raw(text).map_err(|e| Error::InvalidUnit {
+        file: None,
         line: Some(e.line),
         message: e.message(),
     })

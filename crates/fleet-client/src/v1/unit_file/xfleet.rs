@@ -195,6 +195,7 @@ impl XFleet {
             .find(|(k, _)| !KNOWN_REQUIREMENTS.contains(&k.as_str()))
         {
             Some((key, _)) => Err(Error::InvalidUnit {
+                file: None,
                 line: None,
                 message: format!(
                     "unrecognized requirement in [X-Fleet] section: {}",
@@ -382,13 +383,14 @@ impl XFleet {
     ///             UnitOption::new("X-Fleet", "MachineID", "113f16a7b4b64e9a8c1a3f0e5d2c7b01"),
     ///             UnitOption::new("X-Fleet", "Global", "true")];
     /// match XFleet::from_options("conflict.service", &opts).validate() {
-    ///     Err(Error::InvalidUnit { line: None, message }) => assert_eq!(message, "MachineID cannot be used with Global"),
+    ///     Err(Error::InvalidUnit { line: None, message, .. }) => assert_eq!(message, "MachineID cannot be used with Global"),
     ///     other => panic!("unexpected {other:?}"),
     /// }
     /// ```
     pub fn validate(&self) -> Result<()> {
         match self.validation_message() {
             Some(message) => Err(Error::InvalidUnit {
+                file: None,
                 line: None,
                 message,
             }),
@@ -479,6 +481,7 @@ pub fn validate_options(options: &[UnitOption]) -> Result<()> {
     let text = super::serialize(options);
     if let Err(e) = super::parse::parse_raw(&text) {
         return Err(Error::InvalidUnit {
+            file: None,
             line: None,
             message: e.fleet_message(),
         });
