@@ -177,6 +177,22 @@ fn discovery_documents_that_are_not_fleet_v1_are_refused() {
             },
             "rootUrl",
         ),
+        (
+            {
+                let mut d = doc.clone();
+                d["resources"]["Units"]["methods"]["List"]["path"] = "un its".into();
+                d.to_string()
+            },
+            "Units.List has an unusable path \"/fleet/v1/un its\"",
+        ),
+        (
+            {
+                let mut d = doc.clone();
+                d["resources"]["Units"]["methods"]["Get"]["path"] = "units/{unitName}\u{7f}".into();
+                d.to_string()
+            },
+            "Units.Get has an unusable path",
+        ),
     ];
     for (text, expected) in cases {
         let err = Discovery::from_slice(text.as_bytes()).unwrap_err();

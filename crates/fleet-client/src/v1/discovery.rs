@@ -211,6 +211,17 @@ impl Discovery {
                     "{res}.{name} has an unusable path {path_template:?}"
                 ));
             }
+            // Every request path is this template with a percent-encoded name put in: refuse a
+            // template that could never make a valid URI here, not on every later call.
+            let sample = match m.path_param() {
+                Some(param) => path_template.replace(&format!("{{{param}}}"), "x.service"),
+                None => path_template.clone(),
+            };
+            if let Err(e) = sample.parse::<http::uri::PathAndQuery>() {
+                return Err(format!(
+                    "{res}.{name} has an unusable path {path_template:?}: {e}"
+                ));
+            }
             Ok(Some(MethodSpec {
                 http_method,
                 path_template,
