@@ -151,6 +151,26 @@ pub fn ssh_address(ip: &str, port: u16) -> (String, u16) {
     (ip.to_string(), port)
 }
 
+/// Whether `host` (from [`ssh_address`]) can be handed to SSH: an IP address or a host name
+/// (letters, digits, `-`, `.` and `_`, not starting with `-`). A machine's address comes from
+/// the server; anything else (spaces, `$`, quotes, `%`) could be read as options or tokens by
+/// OpenSSH (`ProxyCommand`'s `%h`), so it is refused rather than passed on.
+///
+/// ```
+/// # use fleetctl::remote::valid_host;
+/// assert!(valid_host("10.0.0.7") && valid_host("fd00::7") && valid_host("node-1.example.com"));
+/// assert!(!valid_host("$(reboot)") && !valid_host("-oProxyCommand=x") && !valid_host(""));
+/// ```
+pub fn valid_host(host: &str) -> bool {
+    host.parse::<IpAddr>().is_ok()
+        || (!host.is_empty()
+            && host.len() <= 253
+            && !host.starts_with('-')
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')))
+}
+
 /// An SSH connection to a machine, through the tunnel host when `--tunnel` is set; not yet
 /// connected.
 pub fn machine(api: &Api, global: &GlobalArgs, host: &str, port: u16) -> fleet::Result<SshTunnel> {
@@ -345,6 +365,14 @@ pub async fn run_command(
         return 0;
     };
     let (host, port) = ssh_address(&m.primary_ip, ssh_port);
+    if !valid_host(&host) {
+        output::stderr(&format!(
+            "Unable to SSH to remote host: machine {} has the address {:?}, which is not an IP \
+             address or host name",
+            m.id, m.primary_ip
+        ));
+        return 255;
+    }
     let line = command_line(cmd, args);
     tracing::debug!(%host, port, command = %line, "running remote command");
     let result = match machine(api, global, &host, port) {

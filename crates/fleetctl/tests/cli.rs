@@ -645,3 +645,52 @@ fn terminal_gets_progress_and_colour_unless_no_color() {
     assert!(!plain.contains('\x1b'), "{plain:?}");
     assert!(plain.contains("Invalid key in output format: \"nope\""));
 }
+
+#[test]
+fn a_machine_address_that_is_no_host_is_never_handed_to_ssh() {
+    // The address comes from the server: one that OpenSSH could read as something else is
+    // refused before any SSH client runs.
+    let t = Fleet::with(
+        TestServer::builder()
+            .machines(vec![fleet::v1::Machine {
+                id: "c0ffee00c0ffee00c0ffee00c0ffee00".into(),
+                primary_ip: "$(touch pwned)".into(),
+                ..Default::default()
+            }])
+            .start()
+            .expect("server"),
+    );
+    let run = t.run(&["ssh", "c0ffee", "true"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            1,
+            "Unable to proceed: the machine's address \"$(touch pwned)\" is not an IP address or \
+             host name\n"
+        ),
+        "{}",
+        run.transcript()
+    );
+    t.server.put_unit_raw(
+        "hello.service",
+        vec![fleet::v1::UnitOption::new(
+            "Service",
+            "ExecStart",
+            "/bin/true",
+        )],
+        "launched",
+    );
+    assert!(t.server.wait_settled(Duration::from_secs(10)));
+    let run = t.run(&["status", "hello.service"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            255,
+            "Unable to SSH to remote host: machine c0ffee00c0ffee00c0ffee00c0ffee00 has the \
+             address \"$(touch pwned)\", which is not an IP address or host name\n"
+        ),
+        "{}",
+        run.transcript()
+    );
+    assert!(!t.wd.path().join("pwned").exists());
+}

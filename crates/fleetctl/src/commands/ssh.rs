@@ -122,6 +122,12 @@ pub async fn run(api: &mut Api, global: &GlobalArgs, args: &SshArgs) -> i32 {
         return 1;
     }
     let (host, port) = remote::ssh_address(&addr, args.ssh_port);
+    if !remote::valid_host(&host) {
+        output::stderr(&format!(
+            "Unable to proceed: the machine's address {addr:?} is not an IP address or host name"
+        ));
+        return 1;
+    }
     let command = trim_to_dashes(rest);
     if args.forward_agent || command.is_empty() {
         let mut ssh = remote::openssh_command(global, &host, port, args.forward_agent, command);
