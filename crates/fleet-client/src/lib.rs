@@ -18,3 +18,8 @@
 )]
 
 pub mod v1;
+
+/// The workspace README's code blocks, compiled as doc-tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

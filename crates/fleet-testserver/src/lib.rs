@@ -85,7 +85,7 @@
 //! # Departures from fleet, opt-in
 //!
 //! * **Wide paging** ([`Builder::wide_paging`], `fleet-testserver --wide-paging`): fleet pages
-//!   in `uint16` arithmetic, so with pages of 100 no list gets past 65,535 items (the request
+//!   in `uint16` arithmetic, so with pages of 100 no list gets past 65,500 items (the request
 //!   for page 656 wraps around and closes the connection, as above). With wide paging the
 //!   bounds do not wrap ([`paging::wide_bounds`]); tokens, errors and bodies stay fleet's. Off
 //!   by default.

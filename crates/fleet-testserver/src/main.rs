@@ -6,7 +6,7 @@
 //! ```
 //!
 //! `--wide-paging` departs from fleet: page bounds without `uint16` wrap-around, so lists can
-//! be longer than 65,535 items (see `Builder::wide_paging`).
+//! be longer than 65,500 items with pages of 100 (see `Builder::wide_paging`).
 //!
 //! Prints its endpoints, one per line (the first line is `fleet-testserver ready`), and runs
 //! until SIGINT or SIGTERM, then exits 0.
@@ -37,7 +37,8 @@ struct Args {
     #[arg(long, default_value_t = 100)]
     page_size: u16,
     /// Departure from fleet: compute page bounds without uint16 wrap-around, so lists longer
-    /// than 65,535 items can be paged through (fleet closes the connection instead).
+    /// than 65,500 items (with pages of 100) can be paged through (fleet closes the connection
+    /// instead).
     #[arg(long)]
     wide_paging: bool,
     /// Milliseconds agents take to publish unit states.

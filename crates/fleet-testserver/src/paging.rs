@@ -14,7 +14,7 @@
 //! | a page past the end | 200 `{}` |
 //!
 //! fleet computes the page bounds in `uint16` arithmetic, which wraps; [`bounds`] does the same.
-//! So with fleet's page size of 100 no list gets past 65,535 items: page 656 would start at
+//! So with fleet's page size of 100 no list gets past 65,500 items: page 656 would start at
 //! 65,500 and stop at 65,600, which wraps to 64, and fleet's handler panics slicing
 //! `[65500:64]`.
 //!

@@ -6,6 +6,7 @@
 //! (`scripts/setup-python-fleet.sh` makes one). Without it the test says it did not run, and
 //! fails only under CI (`CI` set), where the interpreter must be there.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -18,7 +19,8 @@ fn python() -> Option<String> {
         _ => {
             let msg = "python-fleet test NOT RUN: FLEET_PYTHON is not set \
                        (scripts/setup-python-fleet.sh creates the virtualenv)";
-            println!("{msg}");
+            // Straight to stderr: the test harness captures `println!`, and a skip must show.
+            let _ = writeln!(std::io::stderr(), "{msg}");
             assert!(std::env::var_os("CI").is_none(), "{msg}; required under CI");
             None
         }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use common::*;
@@ -606,7 +607,11 @@ fn request_timeout_is_honoured() {
 fn on_terminal(endpoint: &str, wd: &Workdir, args: &str, no_color: bool) -> Option<String> {
     let script = std::path::Path::new("/usr/bin/script");
     if !script.exists() {
-        eprintln!("skipping: /usr/bin/script (util-linux) is not installed");
+        // Straight to stderr: the test harness captures `eprintln!`, and a skip must show.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping: /usr/bin/script (util-linux) is not installed"
+        );
         return None;
     }
     let cmd = format!(
