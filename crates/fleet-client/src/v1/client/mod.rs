@@ -92,8 +92,7 @@ struct Inner {
     requests: RequestFactory,
     http: HyperClient<Connector, Full<Bytes>>,
     reuse: Arc<Reuse>,
-    timeout: Duration,
-    max_response_bytes: usize,
+    limits: Limits,
     poll_interval: Duration,
     connector: Arc<dyn super::transport::Connect>,
     blocking_runtime: Option<Arc<super::blocking::Runtime>>,
@@ -103,7 +102,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("endpoint", &self.inner.endpoint)
-            .field("timeout", &self.inner.timeout)
+            .field("timeout", &self.inner.limits.timeout)
             .field("connector", &self.inner.connector)
             .finish_non_exhaustive()
     }
@@ -233,8 +232,7 @@ impl Client {
                 requests,
                 http,
                 reuse,
-                timeout: b.timeout,
-                max_response_bytes: b.max_response_bytes,
+                limits,
                 poll_interval: b.poll_interval,
                 connector: connect,
                 blocking_runtime: b.blocking_runtime,
@@ -249,10 +247,7 @@ impl Client {
             &self.inner.http,
             &self.inner.reuse,
             &self.inner.endpoint,
-            Limits {
-                timeout: self.inner.timeout,
-                max_response_bytes: self.inner.max_response_bytes,
-            },
+            self.inner.limits,
             request,
         )
         .await
