@@ -603,6 +603,55 @@ async fn unix_socket_falls_back_to_fd_forward_when_streamlocal_is_refused() {
 }
 
 #[tokio::test]
+async fn a_failing_fd_forward_command_is_reported_with_its_message() {
+    if !openssh_available("a_failing_fd_forward_command_is_reported_with_its_message") {
+        return;
+    }
+    let sshd = Sshd::builder().allow_streamlocal(false).start().unwrap();
+    let upstream = Upstream::start().await;
+    // As on a tunnel host without fleetctl: the shell cannot find the command.
+    let tunnel = key_file_builder(&sshd)
+        .fd_forward_command("/nonexistent/fleetctl fd-forward")
+        .build()
+        .unwrap();
+    let endpoint = format!("unix://{}", upstream.socket.display());
+    let err = fleet::v1::Client::builder(&endpoint)
+        .tunnel(tunnel)
+        .build()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Ssh { message } => {
+            let quoted = shell_quoted(&upstream.socket);
+            assert!(
+                message.starts_with(&format!(
+                    "\"/nonexistent/fleetctl fd-forward {quoted}\" on the SSH tunnel host "
+                )),
+                "{message}"
+            );
+            // The shell's own words follow (`…: not found`, `…: No such file or directory`).
+            assert!(
+                message.contains("exited with status 127 before sending anything: "),
+                "{message}"
+            );
+            assert!(message.contains("/nonexistent/fleetctl: "), "{message}");
+        }
+        other => panic!("expected the tunnel's error, got {other:?}"),
+    }
+}
+
+/// `path` as the tunnel quotes it for the remote shell (no special characters: as it is).
+fn shell_quoted(path: &Path) -> String {
+    let s = path.display().to_string();
+    assert!(
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b)),
+        "{s}"
+    );
+    s
+}
+
+#[tokio::test]
 async fn tcp_forwarding_refused_is_a_clear_error() {
     if !openssh_available("tcp_forwarding_refused_is_a_clear_error") {
         return;

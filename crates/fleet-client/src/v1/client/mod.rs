@@ -615,11 +615,12 @@ fn map_send_error(
                 };
             }
         }
-        if let Some(e) = s
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| tls_alert(io, endpoint))
-        {
-            return e;
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            // A failure of the SSH tunnel while the request was under way (an fd-forward
+            // command that failed), or a TLS alert after the handshake.
+            if let Some(e) = tunnel_error(io).or_else(|| tls_alert(io, endpoint)) {
+                return e;
+            }
         }
         source = s.source();
     }
