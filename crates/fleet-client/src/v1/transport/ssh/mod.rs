@@ -649,7 +649,7 @@ impl SshTunnel {
                     .channel_open_direct_tcpip(host.clone(), u32::from(*port), "127.0.0.1", 0)
                     .await
                     .map_err(|e| OpenError::classify(e, target, &self.destination()))?;
-                Ok(fd_forward::stream(channel, command, self.destination()))
+                Ok(Box::new(channel.into_stream()))
             }
             Target::Unix { path } => {
                 let path_str = path.to_str().ok_or_else(|| {
