@@ -640,6 +640,76 @@ async fn a_failing_fd_forward_command_is_reported_with_its_message() {
     }
 }
 
+#[tokio::test]
+async fn fd_forward_output_flows_while_the_command_takes_no_input() {
+    if !openssh_available("fd_forward_output_flows_while_the_command_takes_no_input") {
+        return;
+    }
+    let sshd = Sshd::builder().allow_streamlocal(false).start().unwrap();
+    let upstream = Upstream::start().await;
+    // A command that writes 8 MB and never reads its input, while the caller keeps writing: the
+    // caller's bytes wait for an SSH window that never opens, the output must flow regardless.
+    let tunnel = key_file_builder(&sshd)
+        .fd_forward_command("sh -c 'head -c 8000000 /dev/zero' sh")
+        .build()
+        .unwrap();
+    let io = tunnel.connect(&upstream.unix()).await.unwrap();
+    let (mut from, mut to) = tokio::io::split(io);
+    let writer = tokio::spawn(async move {
+        let chunk = vec![1u8; 64 * 1024];
+        for _ in 0..200 {
+            if to.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    let read_all = async {
+        loop {
+            match from.read(&mut buf).await {
+                Ok(0) => break Ok(()),
+                Ok(n) => total += n,
+                Err(e) => break Err(e),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), read_all)
+        .await
+        .expect("the output stalled")
+        .unwrap();
+    assert_eq!(total, 8_000_000);
+    writer.abort();
+    // The session is not stuck: another channel still opens and runs.
+    let out = tokio::time::timeout(Duration::from_secs(20), tunnel.exec("true"))
+        .await
+        .expect("the session stalled")
+        .unwrap();
+    assert_eq!(out.status, Some(0));
+}
+
+#[tokio::test]
+async fn an_fd_forward_command_killed_by_a_signal_is_reported() {
+    if !openssh_available("an_fd_forward_command_killed_by_a_signal_is_reported") {
+        return;
+    }
+    let sshd = Sshd::builder().allow_streamlocal(false).start().unwrap();
+    let upstream = Upstream::start().await;
+    let tunnel = key_file_builder(&sshd)
+        .fd_forward_command("sh -c 'kill -9 $$' sh")
+        .build()
+        .unwrap();
+    let mut io = tunnel.connect(&upstream.unix()).await.unwrap();
+    let mut buf = [0u8; 16];
+    let err = tokio::time::timeout(Duration::from_secs(20), io.read(&mut buf))
+        .await
+        .expect("the read ended")
+        .unwrap_err();
+    let message = ssh_message(&err);
+    assert!(message.contains("was killed by signal"), "{message}");
+    assert!(message.contains("before sending anything"), "{message}");
+}
+
 /// `path` as the tunnel quotes it for the remote shell (no special characters: as it is).
 fn shell_quoted(path: &Path) -> String {
     let s = path.display().to_string();

@@ -151,24 +151,31 @@ pub fn ssh_address(ip: &str, port: u16) -> (String, u16) {
     (ip.to_string(), port)
 }
 
-/// Whether `host` (from [`ssh_address`]) can be handed to SSH: an IP address or a host name
-/// (letters, digits, `-`, `.` and `_`, not starting with `-`). A machine's address comes from
+/// Whether `host` (from [`ssh_address`]) can be handed to SSH: an IP address (IPv6 with or
+/// without a `%zone`) or a host name (letters, digits, `-`, `.` and `_`, not starting with `-`). A machine's address comes from
 /// the server; anything else (spaces, `$`, quotes, `%`) could be read as options or tokens by
 /// OpenSSH (`ProxyCommand`'s `%h`), so it is refused rather than passed on.
 ///
 /// ```
 /// # use fleetctl::remote::valid_host;
 /// assert!(valid_host("10.0.0.7") && valid_host("fd00::7") && valid_host("node-1.example.com"));
+/// assert!(valid_host("fe80::1%eth0") && valid_host("node-1.example.com."));
 /// assert!(!valid_host("$(reboot)") && !valid_host("-oProxyCommand=x") && !valid_host(""));
+/// assert!(!valid_host("fe80::1%") && !valid_host("10.0.0.7%eth0"));
 /// ```
 pub fn valid_host(host: &str) -> bool {
+    let name_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
+    let scoped_ipv6 = host.split_once('%').is_some_and(|(addr, zone)| {
+        addr.parse::<std::net::Ipv6Addr>().is_ok()
+            && !zone.is_empty()
+            && zone.bytes().all(name_char)
+    });
     host.parse::<IpAddr>().is_ok()
+        || scoped_ipv6
         || (!host.is_empty()
             && host.len() <= 253
             && !host.starts_with('-')
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')))
+            && host.bytes().all(name_char))
 }
 
 /// An SSH connection to a machine, through the tunnel host when `--tunnel` is set; not yet

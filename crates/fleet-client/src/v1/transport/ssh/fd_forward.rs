@@ -50,6 +50,10 @@ struct Describe {
 
 /// Copies between the channel and the connection until the channel closes; records why the
 /// command failed if it sent nothing.
+///
+/// The two directions are separate futures: waiting for the SSH window to send the caller's
+/// bytes must never stop the channel's incoming messages from being read (russh's session
+/// would stall, and with it every channel of the tunnel).
 async fn pump(
     channel: Channel<Msg>,
     theirs: DuplexStream,
@@ -58,65 +62,100 @@ async fn pump(
 ) {
     let (mut read, write) = channel.split();
     let (mut from_client, mut to_client) = tokio::io::split(theirs);
-    let mut buf = vec![0u8; 32 * 1024];
-    let mut client_open = true;
-    let mut sent_any = false;
-    let mut stderr = Vec::new();
-    let mut status = None;
-    loop {
-        tokio::select! {
-            n = from_client.read(&mut buf), if client_open => match n {
-                Ok(0) | Err(_) => {
-                    client_open = false;
-                    let _ = write.eof().await;
-                }
+    // Caller → command, until the caller closes its side (then end of input for the command).
+    let upstream = async {
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match from_client.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
                 Ok(n) => {
                     if write.data(buf.get(..n).unwrap_or_default()).await.is_err() {
-                        client_open = false;
+                        return;
                     }
                 }
-            },
-            msg = read.wait() => match msg {
-                Some(ChannelMsg::Data { data }) => {
-                    sent_any = true;
+            }
+        }
+        let _ = write.eof().await;
+    };
+    // Command → caller, until the channel closes; what the command said and how it ended.
+    let downstream = async {
+        let mut outcome = Outcome::default();
+        while let Some(msg) = read.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => {
+                    outcome.sent_any = true;
                     if to_client.write_all(&data).await.is_err() {
                         break;
                     }
                 }
-                Some(ChannelMsg::ExtendedData { data, .. }) => {
-                    let room = STDERR_KEPT.saturating_sub(stderr.len());
-                    stderr.extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+                ChannelMsg::ExtendedData { data, .. } => {
+                    let room = STDERR_KEPT.saturating_sub(outcome.stderr.len());
+                    let kept = data.get(..room.min(data.len())).unwrap_or_default();
+                    outcome.stderr.extend_from_slice(kept);
                 }
-                Some(ChannelMsg::ExitStatus { exit_status }) => status = Some(exit_status),
-                Some(ChannelMsg::Close) | None => break,
-                Some(_) => {}
-            },
+                ChannelMsg::ExitStatus { exit_status } => {
+                    outcome.ended = Some(format!("exited with status {exit_status}"));
+                    outcome.failed |= exit_status != 0;
+                }
+                ChannelMsg::ExitSignal { signal_name, .. } => {
+                    outcome.ended = Some(format!("was killed by signal {signal_name:?}"));
+                    outcome.failed = true;
+                }
+                ChannelMsg::Close => break,
+                _ => {}
+            }
         }
-    }
-    let failed = !sent_any && (status.is_some_and(|s| s != 0) || !stderr.is_empty());
-    if failed {
-        let how = match status {
-            Some(s) => format!("exited with status {s}"),
-            None => "ended".to_string(),
-        };
-        let said = String::from_utf8_lossy(&stderr);
-        let said = said.trim();
-        let message = if said.is_empty() {
-            format!(
-                "{:?} on the SSH tunnel host {} {how} before sending anything",
-                describe.command, describe.destination
-            )
-        } else {
-            format!(
-                "{:?} on the SSH tunnel host {} {how} before sending anything: {said}",
-                describe.command, describe.destination
-            )
-        };
+        outcome
+    };
+    // The channel's end ends everything; the caller's end only ends its direction.
+    let outcome = {
+        tokio::pin!(downstream);
+        tokio::select! {
+            outcome = &mut downstream => outcome,
+            () = upstream => downstream.await,
+        }
+    };
+    if let Some(message) = outcome.failure(&describe) {
         // Recorded before the connection sees its end below, so that the reader finds it.
         *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(message);
     }
     let _ = to_client.shutdown().await;
     let _ = write.close().await;
+}
+
+/// How the command's channel went.
+#[derive(Default)]
+struct Outcome {
+    /// The command sent at least one byte of output.
+    sent_any: bool,
+    /// A non-zero exit status or a signal.
+    failed: bool,
+    /// How it ended, when the server said.
+    ended: Option<String>,
+    /// The start of its standard error.
+    stderr: Vec<u8>,
+}
+
+impl Outcome {
+    /// The error message, when the command failed (or complained) before sending anything.
+    fn failure(&self, describe: &Describe) -> Option<String> {
+        let complained = self.failed || !self.stderr.is_empty();
+        if self.sent_any || !complained {
+            return None;
+        }
+        let how = self.ended.as_deref().unwrap_or("ended");
+        let said = String::from_utf8_lossy(&self.stderr);
+        let said = said.trim();
+        let mut message = format!(
+            "{:?} on the SSH tunnel host {} {how} before sending anything",
+            describe.command, describe.destination
+        );
+        if !said.is_empty() {
+            message.push_str(": ");
+            message.push_str(said);
+        }
+        Some(message)
+    }
 }
 
 /// The caller's end of the connection: the end of the stream is an error when the command
