@@ -602,18 +602,33 @@ async fn unix_socket_falls_back_to_fd_forward_when_streamlocal_is_refused() {
     assert_eq!(log.matches("ctype session").count(), 2, "{log}");
 }
 
-#[tokio::test]
-async fn a_failing_fd_forward_command_is_reported_with_its_message() {
-    if !openssh_available("a_failing_fd_forward_command_is_reported_with_its_message") {
-        return;
+/// An OpenSSH server that refuses direct-streamlocal channels, an upstream with a unix
+/// socket, and a tunnel whose fd-forward fallback runs `command` (the socket's path appended);
+/// `None` (the test is skipped) without OpenSSH.
+async fn fd_forward_setup(test: &str, command: &str) -> Option<(Sshd, Upstream, SshTunnel)> {
+    if !openssh_available(test) {
+        return None;
     }
     let sshd = Sshd::builder().allow_streamlocal(false).start().unwrap();
     let upstream = Upstream::start().await;
-    // As on a tunnel host without fleetctl: the shell cannot find the command.
     let tunnel = key_file_builder(&sshd)
-        .fd_forward_command("/nonexistent/fleetctl fd-forward")
+        .fd_forward_command(command)
         .build()
         .unwrap();
+    Some((sshd, upstream, tunnel))
+}
+
+#[tokio::test]
+async fn a_failing_fd_forward_command_is_reported_with_its_message() {
+    // As on a tunnel host without fleetctl: the shell cannot find the command.
+    let Some((_sshd, upstream, tunnel)) = fd_forward_setup(
+        "a_failing_fd_forward_command_is_reported_with_its_message",
+        "/nonexistent/fleetctl fd-forward",
+    )
+    .await
+    else {
+        return;
+    };
     let endpoint = format!("unix://{}", upstream.socket.display());
     let err = fleet::v1::Client::builder(&endpoint)
         .tunnel(tunnel)
@@ -642,17 +657,16 @@ async fn a_failing_fd_forward_command_is_reported_with_its_message() {
 
 #[tokio::test]
 async fn fd_forward_output_flows_while_the_command_takes_no_input() {
-    if !openssh_available("fd_forward_output_flows_while_the_command_takes_no_input") {
-        return;
-    }
-    let sshd = Sshd::builder().allow_streamlocal(false).start().unwrap();
-    let upstream = Upstream::start().await;
     // A command that writes 8 MB and never reads its input, while the caller keeps writing: the
     // caller's bytes wait for an SSH window that never opens, the output must flow regardless.
-    let tunnel = key_file_builder(&sshd)
-        .fd_forward_command("sh -c 'head -c 8000000 /dev/zero' sh")
-        .build()
-        .unwrap();
+    let Some((_sshd, upstream, tunnel)) = fd_forward_setup(
+        "fd_forward_output_flows_while_the_command_takes_no_input",
+        "sh -c 'head -c 8000000 /dev/zero' sh",
+    )
+    .await
+    else {
+        return;
+    };
     let io = tunnel.connect(&upstream.unix()).await.unwrap();
     let (mut from, mut to) = tokio::io::split(io);
     let writer = tokio::spawn(async move {
@@ -690,15 +704,14 @@ async fn fd_forward_output_flows_while_the_command_takes_no_input() {
 
 #[tokio::test]
 async fn an_fd_forward_command_killed_by_a_signal_is_reported() {
-    if !openssh_available("an_fd_forward_command_killed_by_a_signal_is_reported") {
+    let Some((_sshd, upstream, tunnel)) = fd_forward_setup(
+        "an_fd_forward_command_killed_by_a_signal_is_reported",
+        "sh -c 'kill -9 $$' sh",
+    )
+    .await
+    else {
         return;
-    }
-    let sshd = Sshd::builder().allow_streamlocal(false).start().unwrap();
-    let upstream = Upstream::start().await;
-    let tunnel = key_file_builder(&sshd)
-        .fd_forward_command("sh -c 'kill -9 $$' sh")
-        .build()
-        .unwrap();
+    };
     let mut io = tunnel.connect(&upstream.unix()).await.unwrap();
     let mut buf = [0u8; 16];
     let err = tokio::time::timeout(Duration::from_secs(20), io.read(&mut buf))
